@@ -1,0 +1,1 @@
+"""Models of the attendance app (filled by its own issue)."""

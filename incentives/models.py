@@ -1,0 +1,1 @@
+"""Models of the incentives app (filled by its own issue)."""

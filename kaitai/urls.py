@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "驻村工作队管理平台 · 管理控制台"
+admin.site.site_title = "驻村工作队管理平台"
+admin.site.index_title = "管理控制台"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("core.urls")),
+]
+
+handler403 = "core.views.permission_denied"

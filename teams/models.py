@@ -1,0 +1,1 @@
+"""Models of the teams app (filled by its own issue)."""

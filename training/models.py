@@ -1,0 +1,1 @@
+"""Models of the training app (filled by its own issue)."""
