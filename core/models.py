@@ -170,6 +170,8 @@ class Area(models.Model):
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)
                 | Q(
+                    latitude__isnull=False,
+                    longitude__isnull=False,
                     latitude__gte=3,
                     latitude__lte=54,
                     longitude__gte=73,

@@ -34,9 +34,10 @@ TIMEOUT_MS = 15_000
 
 
 def zh(message) -> str:
-    """A (lazy) message as the zh-hans catalogue renders it, whatever it says."""
+    """A message (a msgid or a lazy label) as the zh-hans catalogue renders
+    it, whatever the catalogue says."""
     with translation.override("zh-hans"):
-        return str(message)
+        return translation.gettext(message) if isinstance(message, str) else str(message)
 
 
 @pytest.fixture(scope="module")

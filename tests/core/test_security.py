@@ -336,18 +336,16 @@ def test_audit_log_cannot_be_changed_by_the_application(world):
 
 def test_database_refuses_to_update_audit_rows(world):
     services.password_changed(user=world.users["county"])
-    with pytest.raises(Exception) as excinfo, transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE core_auditlog SET username = 'x'")
+    with pytest.raises(Exception) as excinfo, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE core_auditlog SET username = 'x'")
     assert "append-only" in str(excinfo.value)
 
 
 @pytest.mark.postgres
 def test_database_refuses_to_delete_recent_audit_rows(world):
     services.password_changed(user=world.users["county"])
-    with pytest.raises(Exception) as excinfo, transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM core_auditlog")
+    with pytest.raises(Exception) as excinfo, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM core_auditlog")
     assert "kept" in str(excinfo.value)
 
 
