@@ -286,5 +286,8 @@ class AccessAttemptAdmin(AxesAccessAttemptAdmin):
             actor=request.user, attempts=list(queryset), request=request
         )
         self.message_user(
-            request, _("%(n)d lockouts released.") % {"n": released}, messages.SUCCESS
+            request,
+            ngettext("%(n)d lockout released.", "%(n)d lockouts released.", released)
+            % {"n": released},
+            messages.SUCCESS,
         )

@@ -349,7 +349,7 @@ class KaitaiUserManager(UserManager):
         raise ValidationError(
             _(
                 "Kaitai has no superuser: create the system, security and audit "
-                "administrators with 'manage.py setup_county' or the admin console."
+                "administrators with 'manage.py create_admin_user'."
             )
         )
 

@@ -56,18 +56,17 @@ class Process:
         self.name = name
         self.args = args
         self.log = log
-        self._log_file = log.open("wb")
-        self.popen = subprocess.Popen(
-            args,
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-        )
+        with log.open("wb") as log_file:  # the child keeps its own descriptor
+            self.popen = subprocess.Popen(
+                args,
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
 
     def output(self) -> str:
-        self._log_file.flush()
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def alive(self) -> bool:
@@ -81,7 +80,6 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(timeout=10)
-        self._log_file.close()
 
     def report(self) -> str:
         return (

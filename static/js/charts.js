@@ -6,6 +6,7 @@
     var d = data(dataId);
     var chart = echarts.init(document.getElementById(el));
     chart.setOption({
+      animation: false,
       tooltip: { trigger: "axis" },
       grid: { left: 40, right: 16, top: 24, bottom: 80 },
       xAxis: { type: "category", data: d.names, axisLabel: { rotate: 40 } },
@@ -27,9 +28,10 @@
     var pad = Math.max(dLat, dLng) * 1.6;
     var chart = echarts.init(document.getElementById(el));
     chart.setOption({
+      animation: false,
       tooltip: { formatter: function (x) { return x.seriesName + "<br>" + x.value[1].toFixed(6) + ", " + x.value[0].toFixed(6); } },
-      xAxis: { type: "value", name: "经度", min: (p.lng - pad).toFixed(4), max: (p.lng + pad).toFixed(4), scale: true },
-      yAxis: { type: "value", name: "纬度", min: (p.lat - pad).toFixed(4), max: (p.lat + pad).toFixed(4), scale: true },
+      xAxis: { type: "value", name: "经度", min: +(p.lng - pad).toFixed(4), max: +(p.lng + pad).toFixed(4), scale: true },
+      yAxis: { type: "value", name: "纬度", min: +(p.lat - pad).toFixed(4), max: +(p.lat + pad).toFixed(4), scale: true },
       series: [
         { name: radiusLabel, type: "line", data: circle, showSymbol: false, lineStyle: { type: "dashed", color: "#888" } },
         { name: name, type: "scatter", symbolSize: 16, data: [[p.lng, p.lat]], itemStyle: { color: "#b22222" } }

@@ -89,7 +89,7 @@ def test_no_missing_migrations():
 
 
 def test_production_settings_refuse_to_start_without_secrets():
-    env = {k: v for k, v in os.environ.items()}
+    env = dict(os.environ)
     for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "FIELD_ENCRYPTION_KEY"):
         env.pop(name, None)
     env["DJANGO_SETTINGS_MODULE"] = "kaitai.settings.production"
@@ -103,3 +103,18 @@ def test_production_settings_refuse_to_start_without_secrets():
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr and "DATABASE_URL" in result.stderr
+
+
+def test_create_admin_user_makes_one_of_the_three():
+    call_command(
+        "create_admin_user",
+        "audit1",
+        role="audit_admin",
+        password="Tu8#kLm2-Qw9",
+        stdout=io.StringIO(),
+    )
+    user = User.objects.get(username="audit1")
+    assert user.role == Role.AUDIT_ADMIN and user.is_staff and not user.is_superuser
+    assert user.must_change_password
+    with pytest.raises(CommandError):
+        call_command("create_admin_user", "x", role="county_office", password="Tu8#kLm2-Qw9")
