@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -377,6 +378,10 @@ class User(AbstractUser):
     )
     password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
     must_change_password = models.BooleanField(_("must change password"), default=False)
+    # A cadre's account cannot log in until the township office issues a
+    # one-time activation code (stored hashed); the cadre sets a password with it.
+    activation_code_hash = models.CharField(max_length=128, blank=True, editable=False)
+    activation_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = KaitaiUserManager()
 
@@ -558,3 +563,92 @@ class UserSession(AbstractBaseSession):
         from .sessions import SessionStore
 
         return SessionStore
+
+
+class ImportJobStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    VALIDATING = "validating", _("Checking")
+    PREVIEW = "preview", _("Ready to confirm")
+    INVALID = "invalid", _("Has errors")
+    APPLYING = "applying", _("Applying")
+    APPLIED = "applied", _("Applied")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ImportJobQuerySet(ScopedQuerySet):
+    scope_paths = {
+        Scope.COUNTY: "county_id",
+        Scope.TOWNSHIP: "township_id",
+    }
+
+
+def import_upload_path(instance: ImportJob, filename: str) -> str:
+    suffix = filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else "bin"
+    return f"imports/{instance.uuid}.{suffix}"
+
+
+class ImportJob(models.Model):
+    """An uploaded roster on its way: upload, check and preview, confirm, apply.
+
+    The uploaded file holds personal data: it is deleted once the job is
+    applied, cancelled or abandoned (after a day)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("roster"), max_length=16)
+    county = models.ForeignKey(
+        Area, verbose_name=_("county"), on_delete=models.PROTECT, related_name="+"
+    )
+    township = models.ForeignKey(
+        Area,
+        verbose_name=_("township"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the county office imports."),
+    )
+    created_by = models.ForeignKey(
+        User, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=ImportJobStatus.choices,
+        default=ImportJobStatus.UPLOADED,
+    )
+    file = models.FileField(_("file"), upload_to=import_upload_path, blank=True)
+    original_name = models.CharField(_("file name"), max_length=200)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ImportJobStatus.values), name="core_importjob_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(processed_rows__lte=F("total_rows")),
+                name="core_importjob_progress_bounded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.original_name}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))

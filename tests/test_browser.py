@@ -6,7 +6,6 @@ its own home page; a screenshot per role goes to test-output/screenshots/.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
