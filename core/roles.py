@@ -6,22 +6,35 @@ from .choices import Role
 
 BUSINESS_VIEW = {"core.view_area", "core.view_dispatchingunit"}
 
+TEAMS_MODELS = ("cadre", "team", "membership", "household", "pairing", "visit")
+TEAMS_VIEW = {f"teams.view_{m}" for m in TEAMS_MODELS}
+TEAMS_EDIT = {f"teams.{a}_{m}" for m in TEAMS_MODELS for a in ("add", "change")}
+ROSTERS = {"teams.import_roster", "teams.export_roster", "core.view_importjob"}
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.PENDING: frozenset(),
     Role.COUNTY_OFFICE: frozenset(
         BUSINESS_VIEW
+        | TEAMS_VIEW
+        | TEAMS_EDIT
+        | ROSTERS
         | {
+            "teams.reveal_personal",
             "core.add_area",
             "core.change_area",
             "core.add_dispatchingunit",
             "core.change_dispatchingunit",
         }
     ),
-    Role.TOWNSHIP_OFFICE: frozenset(BUSINESS_VIEW | {"core.change_area"}),
-    Role.UNIT: frozenset({"core.view_dispatchingunit"}),
-    Role.TEAM_LEADER: frozenset({"core.view_area"}),
-    Role.CADRE: frozenset(),
-    Role.INSPECTOR: frozenset(BUSINESS_VIEW),
+    Role.TOWNSHIP_OFFICE: frozenset(
+        BUSINESS_VIEW | TEAMS_VIEW | TEAMS_EDIT | ROSTERS | {"core.change_area"}
+    ),
+    Role.UNIT: frozenset({"core.view_dispatchingunit"} | TEAMS_VIEW),
+    Role.TEAM_LEADER: frozenset({"core.view_area"} | TEAMS_VIEW | {"teams.add_visit"}),
+    Role.CADRE: frozenset(
+        {"teams.view_cadre", "teams.view_pairing", "teams.view_visit", "teams.add_visit"}
+    ),
+    Role.INSPECTOR: frozenset(BUSINESS_VIEW | TEAMS_VIEW),
     # 三员分立: users and settings / roles, permissions and lockouts / the audit log.
     Role.SYSTEM_ADMIN: frozenset(
         {

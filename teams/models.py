@@ -104,11 +104,14 @@ class Cadre(PersonalNumbers, models.Model):
     )
     post = models.CharField(_("post"), max_length=64, blank=True)
     rank = models.CharField(_("rank"), max_length=8, choices=Rank.choices, blank=True)
-    education = models.CharField(_("education"), max_length=8, choices=Education.choices)
+    # Blank for pairing cadres entered from the pairings roster, which does not carry them.
+    education = models.CharField(
+        _("education"), max_length=8, choices=Education.choices, blank=True
+    )
     major = models.CharField(_("major"), max_length=64, blank=True)
     agri_major = models.BooleanField(_("agriculture-related major"), default=False)
     political_status = models.CharField(
-        _("political status"), max_length=8, choices=PoliticalStatus.choices
+        _("political status"), max_length=8, choices=PoliticalStatus.choices, blank=True
     )
     rural_experience = models.BooleanField(_("rural work experience"), default=False)
     prior_poverty_service = models.BooleanField(
@@ -144,10 +147,11 @@ class Cadre(PersonalNumbers, models.Model):
                 condition=~Q(id_number_hash=""), name="teams_cadre_id_number_required"
             ),
             models.CheckConstraint(
-                condition=Q(education__in=Education.values), name="teams_cadre_education_valid"
+                condition=Q(education="") | Q(education__in=Education.values),
+                name="teams_cadre_education_valid",
             ),
             models.CheckConstraint(
-                condition=Q(political_status__in=PoliticalStatus.values),
+                condition=Q(political_status="") | Q(political_status__in=PoliticalStatus.values),
                 name="teams_cadre_political_status_valid",
             ),
             models.CheckConstraint(
