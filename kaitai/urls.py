@@ -8,6 +8,9 @@ admin.site.index_title = "管理控制台"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("core.urls")),
+    path("", include("teams.urls")),
+    path("imports/", include("teams.urls_imports")),
+    path("api/v1/", include("teams.api_urls")),
 ]
 
 handler403 = "core.views.permission_denied"

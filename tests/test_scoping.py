@@ -69,6 +69,29 @@ PLAIN_ROUTES = {
 }
 # Reachable without logging in (the allow-list).
 PUBLIC = {"login", "health"}
+
+
+def _merge_app_rows() -> None:
+    """Each app keeps its rows in tests/<app>/scoping_rows*.py (ROUTES, PLAIN_ROUTES,
+    PUBLIC) so that work on different apps does not collide in this file."""
+    import importlib
+    import pkgutil
+
+    import tests
+
+    for package in pkgutil.iter_modules(tests.__path__):
+        if not package.ispkg:
+            continue
+        pkg = importlib.import_module(f"tests.{package.name}")
+        for module in pkgutil.iter_modules(pkg.__path__):
+            if module.name.startswith("scoping_rows"):
+                rows = importlib.import_module(f"tests.{package.name}.{module.name}")
+                ROUTES.update(getattr(rows, "ROUTES", {}))
+                PLAIN_ROUTES.update(getattr(rows, "PLAIN_ROUTES", {}))
+                PUBLIC.update(getattr(rows, "PUBLIC", set()))
+
+
+_merge_app_rows()
 # POST only; covered by test_security.
 POST_ONLY = {"logout"}
 
