@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("", include("teams.urls")),
     path("imports/", include("teams.urls_imports")),
+    path("rosters/", include("teams.urls_rosters")),
     path("api/v1/", include("teams.api_urls")),
 ]
 

@@ -7,9 +7,11 @@ import itertools
 
 from stdnum.cn import ric
 
+from core.idcard import parse_id_number
 from core.models import Area, DispatchingUnit
 from teams.choices import HouseholdType, MemberRole
 from teams.models import Cadre, Household, Membership, Pairing, Team, Visit
+from teams.names import pinyin_keys
 
 _serial = itertools.count(1)
 
@@ -33,9 +35,6 @@ def make_cadre(
     phone: str | None = None,
     **fields,
 ) -> Cadre:
-    from core.idcard import parse_id_number
-    from pypinyin import Style, lazy_pinyin
-
     number = number or id_number()
     parsed = parse_id_number(number)
     values = {
@@ -47,8 +46,8 @@ def make_cadre(
         county_id=unit.county_id,
         unit=unit,
         name=name,
-        name_pinyin="".join(lazy_pinyin(name)),
-        name_initials="".join(lazy_pinyin(name, style=Style.FIRST_LETTER)),
+        name_pinyin=pinyin_keys(name)[0],
+        name_initials=pinyin_keys(name)[1],
         sex=parsed.sex,
         birth_date=parsed.birth_date,
         **values,
