@@ -7,9 +7,12 @@ run finds the county and only prints the logins.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import random
 from decimal import Decimal
 
+from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -218,7 +221,8 @@ class Command(BaseCommand):
             self.stdout.write(f"演示数据已存在：{COUNTY_NAME}")
         else:
             with transaction.atomic():
-                self._build()
+                county = self._build()
+                self._app_demos(county)
             seconds = (timezone.now() - started).total_seconds()
             self.stdout.write(
                 self.style.SUCCESS(f"已生成演示数据：{COUNTY_NAME}，用时 {seconds:.1f} 秒")
@@ -310,6 +314,16 @@ class Command(BaseCommand):
         ]
         DispatchingUnit.objects.bulk_create(units)
         self._users(county, townships)
+        return county
+
+    def _app_demos(self, county: Area) -> None:
+        """Each app may add its demo data in ``<app>/demo.py`` with ``seed(county, stdout)``;
+        core imports no other app, so it finds them through the app registry."""
+        for config in apps.get_app_configs():
+            if config.name == "core" or importlib.util.find_spec(f"{config.name}.demo") is None:
+                continue
+            module = importlib.import_module(f"{config.name}.demo")
+            module.seed(county=county, stdout=self.stdout)
 
     def _users(self, county: Area, townships: list[Area]) -> None:
         first_village = Area.objects.filter(parent=townships[0]).order_by("code").first()
