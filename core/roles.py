@@ -11,6 +11,30 @@ TEAMS_VIEW = {f"teams.view_{m}" for m in TEAMS_MODELS}
 TEAMS_EDIT = {f"teams.{a}_{m}" for m in TEAMS_MODELS for a in ("add", "change")}
 ROSTERS = {"teams.import_roster", "teams.export_roster", "core.view_importjob"}
 
+ATTENDANCE_MODELS = (
+    "signin",
+    "helplog",
+    "leaverequest",
+    "attendancebatch",
+    "monthlyattendance",
+    "onpostcheck",
+    "workday",
+    "calendaryear",
+    "attendancesettings",
+)
+ATTENDANCE_VIEW = {f"attendance.view_{m}" for m in ATTENDANCE_MODELS}
+CADRE_ATTENDANCE = {
+    "attendance.add_signin",
+    "attendance.view_signin",
+    "attendance.add_helplog",
+    "attendance.change_helplog",
+    "attendance.view_helplog",
+    "attendance.add_leaverequest",
+    "attendance.view_leaverequest",
+    "attendance.view_monthlyattendance",
+    "attendance.view_onpostcheck",
+}
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.PENDING: frozenset(),
     Role.COUNTY_OFFICE: frozenset(
@@ -18,7 +42,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | TEAMS_VIEW
         | TEAMS_EDIT
         | ROSTERS
+        | ATTENDANCE_VIEW
         | {
+            "attendance.change_attendancesettings",
+            "attendance.change_workday",
+            "attendance.change_calendaryear",
+            "attendance.approve_county",
+            "attendance.change_leaverequest",
+            "attendance.run_audit",
+            "attendance.file_audit",
             "teams.reveal_personal",
             "core.add_area",
             "core.change_area",
@@ -27,14 +59,44 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         }
     ),
     Role.TOWNSHIP_OFFICE: frozenset(
-        BUSINESS_VIEW | TEAMS_VIEW | TEAMS_EDIT | ROSTERS | {"core.change_area"}
+        BUSINESS_VIEW
+        | TEAMS_VIEW
+        | TEAMS_EDIT
+        | ROSTERS
+        | ATTENDANCE_VIEW
+        | {
+            "core.change_area",
+            "attendance.approve_township",
+            "attendance.change_leaverequest",
+            "attendance.accept_signin",
+            "attendance.submit_audit",
+        }
     ),
-    Role.UNIT: frozenset({"core.view_dispatchingunit"} | TEAMS_VIEW),
-    Role.TEAM_LEADER: frozenset({"core.view_area"} | TEAMS_VIEW | {"teams.add_visit"}),
+    Role.UNIT: frozenset(
+        {"core.view_dispatchingunit"}
+        | TEAMS_VIEW
+        | {
+            "attendance.view_monthlyattendance",
+            "attendance.view_onpostcheck",
+            "attendance.view_leaverequest",
+        }
+    ),
+    Role.TEAM_LEADER: frozenset(
+        {"core.view_area"}
+        | TEAMS_VIEW
+        | {"teams.add_visit"}
+        | CADRE_ATTENDANCE
+        | {
+            "attendance.approve_village",
+            "attendance.change_leaverequest",
+            "attendance.view_attendancebatch",
+        }
+    ),
     Role.CADRE: frozenset(
         {"teams.view_cadre", "teams.view_pairing", "teams.view_visit", "teams.add_visit"}
+        | CADRE_ATTENDANCE
     ),
-    Role.INSPECTOR: frozenset(BUSINESS_VIEW | TEAMS_VIEW),
+    Role.INSPECTOR: frozenset(BUSINESS_VIEW | TEAMS_VIEW | ATTENDANCE_VIEW),
     # 三员分立: users and settings / roles, permissions and lockouts / the audit log.
     Role.SYSTEM_ADMIN: frozenset(
         {
