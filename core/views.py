@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import audit, selectors, services
+from . import audit, dashboard, selectors, services
 from .choices import AreaLevel, AuditAction, Role
 from .excel import build_workbook, workbook_response
 from .forms import AuditFilterForm, LoginForm
@@ -123,6 +123,7 @@ def area_detail(request, pk):
             else None
         )
         template = "core/area_village.html"
+    context["panels"] = dashboard.panels_for(request, area=area)
     return render(request, template, context)
 
 
@@ -130,7 +131,8 @@ def unit_detail(request, pk):
     unit = access(
         DispatchingUnit.objects.select_related("county", "township"), user=request.user, pk=pk
     )
-    return render(request, "core/unit_detail.html", {"unit": unit})
+    panels = dashboard.panels_for(request, unit=unit)
+    return render(request, "core/unit_detail.html", {"unit": unit, "panels": panels})
 
 
 @permission_required("core.view_auditlog", raise_exception=True)

@@ -12,6 +12,14 @@ urlpatterns = [
     path("imports/", include("teams.urls_imports")),
     path("rosters/", include("teams.urls_rosters")),
     path("api/v1/", include("teams.api_urls")),
+    path("attendance/", include("attendance.urls_audit")),
+    path("attendance/", include("attendance.urls_signin")),
+    path("attendance/", include("attendance.urls_leave")),
+    path("attendance/", include("attendance.urls_onpost")),
+    path("api/v1/", include("attendance.api_urls_audit")),
+    path("api/v1/", include("attendance.api_urls_signin")),
+    path("api/v1/", include("attendance.api_urls_leave")),
+    path("api/v1/", include("attendance.api_urls_onpost")),
 ]
 
 handler403 = "core.views.permission_denied"

@@ -138,6 +138,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.heartbeat",
         "schedule": timedelta(seconds=HEARTBEAT_SECONDS),
     },
+    # Each county's own day and hour (attendance settings) decide what runs:
+    # these two look every hour and start what is due.
+    "attendance-monthly-audits": {
+        "task": "attendance.tasks.dispatch_monthly_audits",
+        "schedule": crontab(minute=0),
+    },
+    "attendance-on-post-checks": {
+        "task": "attendance.tasks.dispatch_on_post_checks",
+        "schedule": crontab(minute=5),
+    },
     "clear-expired-sessions": {
         "task": "core.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=30),

@@ -1,0 +1,1 @@
+"""Celery tasks of the monthly audit (thin entry points)."""

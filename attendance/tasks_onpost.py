@@ -1,0 +1,1 @@
+"""Celery tasks of the 200-day check (thin entry points)."""
