@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views_leave
+
+urlpatterns = [
+    path("leave/", views_leave.leave_list, name="leave_list"),
+    path("leave/new/", views_leave.leave_create, name="leave_create"),
+    path("leave/<int:pk>/withdraw/", views_leave.leave_withdraw, name="leave_withdraw"),
+    path("leave/<int:pk>/return/", views_leave.leave_return, name="leave_return"),
+    path("leave/<int:pk>/attachment/", views_leave.leave_attachment, name="leave_attachment"),
+]

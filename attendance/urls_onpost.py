@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""Pages of the 200-day check (included at attendance/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views_onpost
+
+urlpatterns = [
+    path("on-post/", views_onpost.on_post_list, name="on_post_list"),
+]

@@ -123,4 +123,5 @@ class AuditAction(models.TextChoices):
     OBJECT_CHANGE = "change", _("Changed")
     OBJECT_DELETE = "delete", _("Deleted")
     EXPORT = "export", _("Export")
+    REVEAL = "reveal", _("Reveal personal numbers")
     PERMISSION_DENIED = "denied", _("Permission denied")

@@ -1,6 +1,6 @@
 """The navigation: each role sees only what it may use."""
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from .scoping import Scope, user_scope
@@ -8,6 +8,18 @@ from .scoping import Scope, user_scope
 # (label, url name, permission needed or None, scope kinds that see it or None)
 NAVIGATION = [
     (_("Home"), "home", None, None),
+    (_("Cadres"), "cadre_list", "teams.view_cadre", "area"),
+    (_("Households"), "household_list", "teams.view_household", "area"),
+    (_("Monthly visits"), "visit_monthly", "teams.view_visit", "area"),
+    (_("Record a visit"), "visit_create", "teams.add_visit", None),
+    (_("Matching report"), "matching_report", "teams.view_team", "area"),
+    (_("Team structure"), "team_structure", "teams.view_team", "area"),
+    (_("Roster uploads"), "import_list", "teams.import_roster", None),
+    (_("Activation codes"), "activation_codes", "teams.change_cadre", "area"),
+    (_("Sign in"), "signin_page", "attendance.add_signin", None),
+    (_("Leave"), "leave_list", "attendance.view_leaverequest", None),
+    (_("Monthly audit"), "audit_results", "attendance.view_attendancebatch", "area"),
+    (_("200 days"), "on_post_list", "attendance.view_onpostcheck", None),
     (_("Audit log"), "audit_log", "core.view_auditlog", None),
     (_("Admin console"), "admin:index", None, "staff"),
 ]
@@ -23,7 +35,12 @@ def navigation(request):
             continue
         if who == "staff" and not user.is_staff:
             continue
-        url = reverse(name)
+        if who == "area" and user_scope(user).kind in (Scope.SELF, Scope.NONE):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
         items.append({"label": label, "url": url, "active": request.path == url})
     scope = user_scope(user)
     return {

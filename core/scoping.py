@@ -62,9 +62,18 @@ class ScopedQuerySet(models.QuerySet):
         for path in paths:
             condition |= Q(**{path: scope.pk})
         # A path through a to-many relation may repeat rows; keep them unique.
-        if any("__" in p and not p.endswith("_id") for p in paths):
+        if any(_crosses_to_many(self.model, p) for p in paths):
             return self.filter(pk__in=self.model._base_manager.filter(condition).values("pk"))
         return self.filter(condition)
+
+
+def _crosses_to_many(model, path: str) -> bool:
+    for name in path.split("__")[:-1]:
+        field = model._meta.get_field(name)
+        if field.one_to_many or field.many_to_many:
+            return True
+        model = field.related_model
+    return False
 
 
 def access(queryset: models.QuerySet, *, user, pk) -> models.Model:

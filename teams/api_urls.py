@@ -1,3 +1,28 @@
-from django.urls import path  # noqa: F401
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
 
-urlpatterns: list = []
+from . import api
+
+# DRF views answer 403 in JSON themselves (IsAuthenticated), so they are taken
+# out of LoginRequiredMiddleware's login redirect.
+urlpatterns = [
+    path(
+        "stats/team-structure/",
+        login_not_required(api.TeamStructureView.as_view()),
+        name="api_team_structure",
+    ),
+    path("stats/overview/", login_not_required(api.OverviewView.as_view()), name="api_overview"),
+    path(
+        "schema/",
+        login_not_required(
+            SpectacularAPIView.as_view(
+                authentication_classes=[SessionAuthentication],
+                permission_classes=[IsAuthenticated],
+            )
+        ),
+        name="api_schema",
+    ),
+]

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views_rosters
+
+urlpatterns = [
+    path("<str:kind>/template/", views_rosters.roster_template, name="roster_template"),
+    path("<str:kind>/export/", views_rosters.roster_export, name="roster_export"),
+]

@@ -69,6 +69,9 @@ PLAIN_ROUTES = {
 }
 # Reachable without logging in (the allow-list).
 PUBLIC = {"login", "health"}
+# URL names whose both-ways scoping tests live in the app's own test files
+# (pages several roles use, or URLs with non-pk arguments).
+COVERED: set[str] = set()
 
 
 def _merge_app_rows() -> None:
@@ -95,9 +98,6 @@ def _merge_app_rows() -> None:
 _merge_app_rows()
 # POST only; covered by test_security.
 POST_ONLY = {"logout"}
-# URL names whose both-ways scoping tests live in the app's own test files
-# (pages several roles use, or URLs with non-pk arguments).
-COVERED: set[str] = set()
 
 
 def _named_patterns(patterns, namespace=None):

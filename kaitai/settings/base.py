@@ -148,6 +148,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "attendance.tasks.dispatch_on_post_checks",
         "schedule": crontab(minute=5),
     },
+    "teams-purge-abandoned-imports": {
+        "task": "teams.tasks.purge_abandoned_imports",
+        "schedule": crontab(minute=15),
+    },
+    "attendance-forget-signin-locations": {
+        "task": "attendance.tasks.forget_signin_locations",
+        "schedule": crontab(hour=4, minute=10),
+    },
     "clear-expired-sessions": {
         "task": "core.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=30),
@@ -262,6 +270,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Kaitai API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "HalfEnum": "attendance.choices.Half",
+        "ApprovalLevelEnum": "attendance.choices.ApprovalLevel",
+    },
 }
 
 # --- django-import-export --------------------------------------------------

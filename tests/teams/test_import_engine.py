@@ -1,0 +1,316 @@
+"""The engine around the rosters: authorisation, set-based look-ups (no query
+per row), all or nothing, the scope re-check, audit, progress, the error
+workbook, and the fast helpers that must equal the ones they stand in for."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import openpyxl
+import pytest
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from stdnum.cn import ric
+
+from core import crypto
+from core.choices import AuditAction
+from core.idcard import IdNumberError, parse_id_number
+from core.models import Area, AuditLog
+from teams import importers
+from teams.importers import (
+    RosterError,
+    RosterInvalid,
+    apply_roster,
+    blind_index_many,
+    check_roster,
+    encrypt_many,
+    error_workbook,
+    parse_id,
+    pinyin_keys_many,
+)
+from teams.models import Cadre
+from teams.names import pinyin_keys
+from tests.teams import factories as f
+from tests.teams.test_import_kit import (
+    cadre,
+    errors_of,
+    household,
+    id_number,
+    mobile,
+    pairing,
+    roster_file,
+    run,
+    village,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+# --- Who may import what ---------------------------------------------------------------
+
+
+def test_users_without_the_permission_are_refused(world):
+    data = roster_file("villages", [village()])
+    for key in ("unit", "leader", "cadre", "inspector", "sysadmin"):
+        actor = world.users[key]
+        with pytest.raises(RosterError) as caught:
+            check_roster(
+                kind="villages", data=data, filename="v.xlsx", actor=actor, county=world.county
+            )
+        assert "权限" in caught.value.message
+
+
+def test_offices_import_for_their_own_area_only(world):
+    data = roster_file("villages", [village()])
+    township = world.users["township"]
+    for county, where in (
+        (world.county, None),  # a township office as the county office
+        (world.county, world.other_township),
+        (world.other_county, world.far_township),
+    ):
+        with pytest.raises(RosterError):
+            check_roster(
+                kind="villages",
+                data=data,
+                filename="v.xlsx",
+                actor=township,
+                county=county,
+                township=where,
+            )
+    with pytest.raises(RosterError):
+        check_roster(
+            kind="villages",
+            data=data,
+            filename="v.xlsx",
+            actor=world.users["far_county"],
+            county=world.county,
+        )
+    with pytest.raises(RosterError) as caught:
+        check_roster(
+            kind="villages",
+            data=data,
+            filename="v.xlsx",
+            actor=None,
+            county=world.county,
+            township=world.far_township,
+        )
+    assert "不是测试县的乡镇" in caught.value.message
+    with pytest.raises(RosterError):
+        check_roster(
+            kind="villages", data=data, filename="v.xlsx", actor=None, county=world.township
+        )
+    with pytest.raises(RosterError):
+        check_roster(kind="people", data=data, filename="v.xlsx", actor=None, county=world.county)
+
+
+# --- Set-based: the queries do not grow with the rows -------------------------------------
+
+
+def _queries(world, kind: str, records: list[dict], **options) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        run(world, kind, roster_file(kind, records), **options)
+    return len(captured.captured_queries)
+
+
+@pytest.mark.parametrize("apply", [False, True], ids=["check", "apply"])
+def test_cadre_queries_do_not_grow_with_rows(world, apply):
+    from tests.factories import make_village
+
+    make_village(world.township, "四村")  # each run forms a new team
+    few = _queries(world, "cadres", [cadre() for _ in range(3)], apply=apply)
+    # 30 rows: SQLite batches bulk inserts by its 999-parameter limit (~39 cadres)
+    many = _queries(world, "cadres", [cadre("甲镇", "四村") for _ in range(30)], apply=apply)
+    assert many == few
+    assert few <= 30
+
+
+def test_other_rosters_queries_do_not_grow_with_rows(world):
+    for kind, make in (
+        ("villages", lambda i: village(name=f"村{i}")),
+        ("households", lambda i: household()),
+    ):
+        few = _queries(world, kind, [make(i) for i in range(3)], user="county", apply=True)
+        many = _queries(world, kind, [make(i + 100) for i in range(50)], user="county", apply=True)
+        assert many == few, kind
+    homes = [f.make_household(world.village, f"户{i}") for i in range(40)]
+
+    def rows(start, end):
+        return [
+            pairing(
+                {
+                    "姓名": f"干部{i}",
+                    "身份证号": id_number(),
+                    "手机号": mobile(),
+                    "派出单位": "县财政局",
+                },
+                {
+                    "户主姓名": homes[i].head_name,
+                    "户主身份证号": homes[i].get_number("head_id_number"),
+                },
+            )
+            for i in range(start, end)
+        ]
+
+    few = _queries(world, "pairings", rows(0, 3), apply=True)
+    many = _queries(world, "pairings", rows(3, 40), apply=True)
+    assert many == few
+
+
+# --- All or nothing ---------------------------------------------------------------------------
+
+
+def test_a_database_conflict_rolls_everything_back(world, monkeypatch):
+    real = importers.insert_rows
+
+    def failing(model, rows):
+        if model is Cadre:
+            raise IntegrityError("duplicate key")
+        return real(model, rows)
+
+    monkeypatch.setattr(importers, "insert_rows", failing)
+    with pytest.raises(RosterError) as caught:
+        run(world, "cadres", roster_file("cadres", [cadre(派出单位="县新单位")]), apply=True)
+    assert "没有写入任何内容" in caught.value.message
+    assert not Cadre.objects.exists()
+    from core.models import DispatchingUnit, User
+
+    assert not DispatchingUnit.objects.filter(name="县新单位").exists()
+    assert not User.objects.filter(role="cadre").exclude(username="cadre").exists()
+
+
+def test_rows_outside_the_importers_scope_roll_the_import_back(world, monkeypatch):
+    real = importers._VillagesImport.write
+
+    def also_touches_far(self):
+        real(self)
+        self.touched[Area].add(world.far_village.pk)
+
+    monkeypatch.setattr(importers._VillagesImport, "write", also_touches_far)
+    with pytest.raises(RosterError) as caught:
+        run(world, "villages", roster_file("villages", [village("甲镇", "新村")]), apply=True)
+    assert "管辖范围" in caught.value.message
+    assert not Area.objects.filter(name="新村").exists()
+    assert not AuditLog.objects.filter(action=AuditAction.OBJECT_CREATE).exists()
+
+
+def test_invalid_apply_carries_every_error(world):
+    data = roster_file("households", [household(家庭人口=0), household(户类型="x"), household()])
+    with pytest.raises(RosterInvalid) as caught:
+        run(world, "households", data, apply=True)
+    assert errors_of(caught.value.result) == [(2, "家庭人口"), (3, "户类型")]
+    assert not caught.value.result.ok
+
+
+# --- Audit ---------------------------------------------------------------------------------------
+
+
+def test_command_imports_are_audited_as_manage_py_and_file_names_lose_id_numbers(world):
+    number = id_number()
+    apply_roster(
+        kind="villages",
+        data=roster_file("villages", [village("甲镇", "新村")]),
+        filename=f"张三{number}.xlsx",
+        actor=None,
+        county=world.county,
+    )
+    entry = AuditLog.objects.get(action=AuditAction.OBJECT_CREATE)
+    assert entry.actor is None and entry.username == "manage.py"
+    assert entry.object_id == str(world.county.pk)
+    assert number not in entry.detail["file"]
+    assert entry.detail["file"] == f"张三{crypto.mask_id_number(number)}.xlsx"
+
+
+# --- Progress ---------------------------------------------------------------------------------------
+
+
+def test_progress_is_reported(world):
+    calls = []
+    records = [village("甲镇", f"村{i}") for i in range(1203)]
+    check_roster(
+        kind="villages",
+        data=roster_file("villages", records),
+        filename="v.xlsx",
+        actor=world.users["county"],
+        county=world.county,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert calls == [(0, 1203), (500, 1203), (1000, 1203), (1203, 1203)]
+
+
+# --- The error workbook -------------------------------------------------------------------------------
+
+
+def test_error_workbook_marks_the_bad_cells(world):
+    data = roster_file(
+        "households",
+        [household(), household(家庭人口=0, 户主姓名="@钱七"), household(户主姓名="=1+1")],
+    )
+    result = run(world, "households", data)
+    content = error_workbook(kind="households", data=data, filename="h.xlsx", errors=result.errors)
+    wb = openpyxl.load_workbook(io.BytesIO(content))
+    sheet = wb.worksheets[0]
+    assert sheet["I1"].value == "错误说明"
+    bad = sheet["E3"]
+    assert bad.value == 0 and bad.fill.fgColor.rgb.endswith("FFC7CE")
+    assert "应在1到30之间" in bad.comment.text
+    assert sheet["C3"].value == "'@钱七"  # the upload's formula-like text is escaped
+    assert "单元格含公式" in sheet["C4"].comment.text
+    assert "家庭人口：应在1到30之间" in sheet["I3"].value
+    assert sheet["I2"].value is None and sheet["D2"].number_format == "@"
+    listing = wb["错误清单"]
+    assert [c.value for c in listing[2]] == [3, "家庭人口", "应在1到30之间"]
+
+
+def test_error_workbook_of_an_unreadable_file(world):
+    with pytest.raises(RosterError):
+        error_workbook(kind="households", data=b"<html></html>", filename="h.xlsx", errors=[])
+
+
+# --- Fast helpers equal what they stand in for ---------------------------------------------------------
+
+
+def test_encrypt_many_makes_fernet_tokens_that_decrypt():
+    values = ["150523198001010019", "13800001234", "", "x" * 33, "身份证", "13800001234"]
+    tokens = encrypt_many(values)
+    assert tokens[2] == ""
+    assert [crypto.decrypt(t) for t in tokens] == values
+    assert tokens[1] != tokens[5]  # a fresh IV each
+
+
+def test_blind_index_many_equals_blind_index():
+    values = ["150523198001010019", "13800001234", "x"]
+    assert blind_index_many("id", values) == {v: crypto.blind_index("id", v) for v in values}
+    assert blind_index_many("phone", [""]) == {"": ""}
+
+
+def test_pinyin_keys_many_equals_pinyin_keys():
+    rng = random.Random(3)
+    surnames = "王李张刘陈杨曾单区解仇朴查乐尉迟欧阳万俟长孙"
+    given = "伟芳娜秀英行长重乐朝阳银行都会和平"
+    names = [
+        "".join(rng.choice(surnames) + rng.choice(given) + rng.choice(given)) for _ in range(500)
+    ]
+    names += ["曾国藩", "单雄信", "区洋行", "阿卜杜·热合曼", "Li Ming", "王2", ""]
+    assert pinyin_keys_many(names) == [pinyin_keys(n) for n in names]
+
+
+def test_parse_id_equals_parse_id_number():
+    rng = random.Random(5)
+    today = timezone.localdate()
+    numbers = []
+    for _ in range(2000):
+        body = f"{rng.choice(['150523', '430426', '999999'])}{rng.randint(1900, 2030)}"
+        body += f"{rng.randint(0, 13):02d}{rng.randint(0, 32):02d}{rng.randint(0, 999):03d}"
+        numbers.append(body + rng.choice([ric.calc_check_digit(body + "0"), "0", "X"]))
+    numbers += ["150523800101001", "15052319800101001", "1505231980010100a9", "X" * 18]
+    for number in numbers:
+        try:
+            expected = parse_id_number(number)
+        except IdNumberError as exc:
+            with pytest.raises(IdNumberError) as caught:
+                parse_id(number, today)
+            assert str(caught.value) == str(exc)
+        else:
+            assert parse_id(number, today) == expected
