@@ -39,6 +39,18 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request, monkeypatch):
+    """Tasks run in the test's process even when REDIS_URL points at a broker:
+    only tests marked celery_worker start a real worker to consume the queue."""
+    if request.node.get_closest_marker("celery_worker"):
+        return
+    from kaitai.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    monkeypatch.setitem(app.conf, "task_eager_propagates", True)
+
+
 @pytest.fixture
 def world(db):
     return make_world()

@@ -24,7 +24,7 @@ from core.models import UserSession
 from core.tasks import HEARTBEAT_KEY, clear_expired_sessions
 from kaitai.celery import app as celery_app
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.celery_worker]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 QUEUE = "kaitai"

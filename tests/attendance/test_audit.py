@@ -158,16 +158,6 @@ def expected(working, on_post=0, leave=0, absent=None, **counts) -> dict:
     return result
 
 
-@pytest.fixture
-def eager(monkeypatch):
-    """Tasks run in the test's process even when REDIS_URL points at a broker
-    (no worker runs in these tests; test_audit_worker.py has one)."""
-    from kaitai.celery import app
-
-    monkeypatch.setitem(app.conf, "task_always_eager", True)
-    monkeypatch.setitem(app.conf, "task_eager_propagates", True)
-
-
 @pytest.fixture(autouse=True)
 def _own_cache(settings):
     """A cache key prefix of the test's own (never cache.clear(): on Redis that
@@ -749,7 +739,7 @@ def test_a_duplicate_beat_run_in_the_same_hour_is_harmless(world):
 
 @pytest.mark.django_db
 def test_the_dispatcher_runs_the_month_before_once(
-    world, cadre, django_capture_on_commit_callbacks, eager
+    world, cadre, django_capture_on_commit_callbacks
 ):
     from attendance.tasks import dispatch_monthly_audits
 

@@ -39,16 +39,6 @@ SUBSIDY = "/attendance/subsidy/"
 API = "/api/v1/attendance/monthly/"
 
 
-@pytest.fixture
-def eager(monkeypatch):
-    """Tasks run in the test's process even when REDIS_URL points at a broker
-    (no worker runs in these tests; test_audit_worker.py has one)."""
-    from kaitai.celery import app
-
-    monkeypatch.setitem(app.conf, "task_always_eager", True)
-    monkeypatch.setitem(app.conf, "task_eager_propagates", True)
-
-
 @pytest.fixture(autouse=True)
 def _own_cache(settings):
     """A cache key prefix of the test's own (never cache.clear(): on Redis that
@@ -301,7 +291,7 @@ def test_a_wrong_step_shows_a_message(world, login, audited):
 
 @pytest.mark.django_db
 def test_county_staff_run_the_audit_and_follow_its_progress(
-    world, login, django_capture_on_commit_callbacks, eager
+    world, login, django_capture_on_commit_callbacks
 ):
     cadre = stationed(world)
     sign(cadre, local(day(2), 9))
@@ -349,7 +339,7 @@ def test_progress_while_running(world, login):
 
 
 @pytest.mark.django_db
-def test_one_township_from_the_portal(world, login, django_capture_on_commit_callbacks, eager):
+def test_one_township_from_the_portal(world, login, django_capture_on_commit_callbacks):
     stationed(world)
     client = login(world.users["county"])
     with django_capture_on_commit_callbacks(execute=True):

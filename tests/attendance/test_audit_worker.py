@@ -18,7 +18,7 @@ from core.models import AuditLog
 from tests.attendance.test_audit import MARCH, both_halves, day, leave, local, stationed
 from tests.test_celery_worker import TASK_TIMEOUT, celery_env, spawn, worker  # noqa: F401
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.celery_worker]
 
 
 def test_a_worker_runs_the_audit_with_progress(world, worker):  # noqa: F811
