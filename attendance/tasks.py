@@ -1,6 +1,6 @@
 """Celery discovers ``<app>.tasks``; the attendance tasks live in two modules."""
 
-from celery import shared_task  # noqa: E402
+from celery import shared_task
 
 from .tasks_audit import *  # noqa: F403
 from .tasks_onpost import *  # noqa: F403

@@ -44,6 +44,12 @@ def encrypt(value: str) -> str:
     return _keys()[0].encrypt(value.encode()).decode("ascii")
 
 
+def encrypt_many(values) -> list[str]:
+    """``encrypt`` for many values, with one key derivation."""
+    fernet = _keys()[0]
+    return [fernet.encrypt(v.encode()).decode("ascii") if v else "" for v in values]
+
+
 def decrypt(token: str) -> str:
     if not token:
         return ""
@@ -63,6 +69,16 @@ def blind_index(kind: str, value: str) -> str:
         return ""
     message = f"{kind}:{value}".encode()
     return hmac.new(_keys()[1], message, hashlib.sha256).hexdigest()
+
+
+def blind_index_many(kind: str, values) -> dict[str, str]:
+    """``blind_index`` of many values: value -> hash (equal values hashed once)."""
+    key = _keys()[1]
+    prefix = f"{kind}:"
+    return {
+        value: hmac.digest(key, (prefix + value).encode(), "sha256").hex() if value else ""
+        for value in set(values)
+    }
 
 
 def mask_id_number(value: str) -> str:

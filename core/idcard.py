@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.utils import timezone
 from stdnum import numdb
@@ -49,7 +50,13 @@ def parse_id_number(value: str) -> IdNumber:
 
 
 def region_known(number: str) -> bool:
-    return bool(numdb.get("cn/loc").info(number[:6])[0][1]) if number[:6].isdigit() else False
+    return _region_code_known(number[:6])
+
+
+@lru_cache(maxsize=8192)
+def _region_code_known(code: str) -> bool:
+    """The region table costs ~40 µs a look-up; a county's numbers share few codes."""
+    return bool(numdb.get("cn/loc").info(code)[0][1]) if code.isdigit() else False
 
 
 def age_on(birth_date: datetime.date, day: datetime.date) -> int:

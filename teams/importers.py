@@ -19,26 +19,20 @@ when applying.
 
 from __future__ import annotations
 
-import base64
 import datetime
 import gc
-import hmac
 import itertools
 import operator
-import os
 import re
 import secrets
-import struct
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models.expressions import RawSQL
@@ -302,14 +296,9 @@ _ID_OFFSET = 48 * sum(_ID_WEIGHTS)  # the weights times ord("0")
 _ID_CHECK = "10X98765432"
 
 
-@lru_cache(maxsize=4096)
-def _region_known(code: str) -> bool:
-    return region_known(code)
-
-
 def parse_id(number: str, today: datetime.date) -> IdNumber:
     """core.idcard.parse_id_number with a fast path for valid numbers (it costs
-    ~50 µs a number, mostly the region table, cached here per code). Whatever
+    ~50 µs a number)). Whatever
     the fast path does not accept goes to parse_id_number for its message."""
     if len(number) == 18 and number[:17].isdigit():
         total = sum(map(operator.mul, number.encode(), _ID_WEIGHTS)) - _ID_OFFSET
@@ -320,7 +309,7 @@ def parse_id(number: str, today: datetime.date) -> IdNumber:
                 birth = None
             if birth is not None and birth.year >= 1900 and birth <= today:
                 sex = "男" if int(number[16]) % 2 == 1 else "女"
-                return IdNumber(number, birth, sex, _region_known(number[:6]))
+                return IdNumber(number, birth, sex, region_known(number))
     return parse_id_number(number)
 
 
@@ -352,60 +341,6 @@ def pinyin_keys_many(names: Sequence[str]) -> list[tuple[str, str]]:
             initials += hit[1]
         result.append(("".join(full).lower()[:128], "".join(initials).lower()[:32]))
     return result
-
-
-def encrypt_many(values: Sequence[str]) -> list[str]:
-    """``core.crypto.encrypt`` for many values at once: the same Fernet tokens
-    (AES-128-CBC with a random IV, HMAC-SHA256, version and time stamp), which
-    ``crypto.decrypt`` reads (tested). Fernet costs ~25 µs a value, mostly
-    object set-up; here the CBC chains of all values advance together, one
-    AES call per block position, ~3 µs a value."""
-    fernet = crypto._keys()[0]
-    signing = getattr(fernet, "_signing_key", None)
-    encryption = getattr(fernet, "_encryption_key", None)
-    if signing is None or encryption is None:  # a future cryptography: the plain way
-        return [crypto.encrypt(v) for v in values]
-    tokens: list[str] = [""] * len(values)
-    groups: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
-    for index, value in enumerate(values):
-        if value:
-            data = value.encode()
-            pad = 16 - len(data) % 16
-            groups[len(data) + pad].append((index, data + bytes([pad]) * pad))
-    stamp = b"\x80" + struct.pack(">Q", int(time.time()))
-    # ECB of single blocks is the AES block function; CBC is built on it below.
-    encryptor = Cipher(algorithms.AES(encryption), modes.ECB()).encryptor()  # noqa: S305
-    for size, members in groups.items():
-        count = len(members)
-        ivs = os.urandom(16 * count)
-        previous = ivs
-        columns = []
-        for offset in range(0, size, 16):
-            plain = b"".join(padded[offset : offset + 16] for _, padded in members)
-            mixed = int.from_bytes(plain, "big") ^ int.from_bytes(previous, "big")
-            previous = encryptor.update(mixed.to_bytes(16 * count, "big"))
-            columns.append(previous)
-        for position, (index, _) in enumerate(members):
-            start = 16 * position
-            body = (
-                stamp
-                + ivs[start : start + 16]
-                + b"".join(column[start : start + 16] for column in columns)
-            )
-            mac = hmac.digest(signing, body, "sha256")
-            tokens[index] = base64.urlsafe_b64encode(body + mac).decode("ascii")
-    return tokens
-
-
-def blind_index_many(kind: str, values: Iterable[str]) -> dict[str, str]:
-    """``core.crypto.blind_index`` of many values (the same hashes, tested),
-    with OpenSSL's one-shot HMAC: value -> hash."""
-    key = crypto._keys()[1]
-    prefix = f"{kind}:"
-    return {
-        value: hmac.digest(key, (prefix + value).encode(), "sha256").hex() if value else ""
-        for value in set(values)
-    }
 
 
 _PLAIN = re.compile(r"^[0-9A-Za-z]+$")
@@ -649,12 +584,12 @@ class _Importer:
     def hash_ids(self, header: str, key: str) -> None:
         """The keyed hash of each valid ID number of a column, in ``values[key]``."""
         rows = [row for row in self.rows if header in row.ids]
-        hashes = blind_index_many("id", (row.ids[header].number for row in rows))
+        hashes = crypto.blind_index_many("id", (row.ids[header].number for row in rows))
         for row in rows:
             row.values[key] = hashes[row.ids[header].number]
 
     def hash_phones(self, header: str) -> None:
-        self.phone_hashes = blind_index_many(
+        self.phone_hashes = crypto.blind_index_many(
             "phone", (row.values[header] for row in self.rows if row.values.get(header))
         )
 
@@ -668,7 +603,7 @@ class _Importer:
             self.numbers.append((new, name, kind, number))
 
     def encrypt_numbers(self) -> None:
-        tokens = encrypt_many([number for _, _, _, number in self.numbers])
+        tokens = crypto.encrypt_many([number for _, _, _, number in self.numbers])
         for (new, name, _, _), token in zip(self.numbers, tokens, strict=True):
             new.values[f"{name}_enc"] = token
         self.numbers = []
