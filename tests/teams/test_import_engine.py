@@ -269,20 +269,6 @@ def test_error_workbook_of_an_unreadable_file(world):
 # --- Fast helpers equal what they stand in for ---------------------------------------------------------
 
 
-def test_encrypt_many_makes_fernet_tokens_that_decrypt():
-    values = ["150523198001010019", "13800001234", "", "x" * 33, "身份证", "13800001234"]
-    tokens = crypto.encrypt_many(values)
-    assert tokens[2] == ""
-    assert [crypto.decrypt(t) for t in tokens] == values
-    assert tokens[1] != tokens[5]  # a fresh IV each
-
-
-def test_blind_index_many_equals_blind_index():
-    values = ["150523198001010019", "13800001234", "x"]
-    assert crypto.blind_index_many("id", values) == {v: crypto.blind_index("id", v) for v in values}
-    assert crypto.blind_index_many("phone", [""]) == {"": ""}
-
-
 def test_pinyin_keys_many_equals_pinyin_keys():
     rng = random.Random(3)
     surnames = "王李张刘陈杨曾单区解仇朴查乐尉迟欧阳万俟长孙"
