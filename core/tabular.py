@@ -19,7 +19,8 @@ with them. Before a spreadsheet reader sees an upload:
 
 The sheet's declared dimension is never used. Calamine returns the cached
 values of formula cells, so formulas are found separately (xlsx: ``<f>``
-elements of the sheet; csv: cells starting with ``=``) and reported as errors.
+elements of the sheet; xls: FORMULA, ARRAY and SHRFMLA records, ``core.xls``;
+csv: cells starting with ``=``) and reported as errors.
 
 This module imports nothing from the apps: the rosters pass their headers in.
 """
@@ -32,10 +33,8 @@ import datetime
 import faulthandler
 import io
 import os
-import pickle
 import posixpath
 import re
-import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
@@ -47,6 +46,8 @@ import openpyxl.xml
 import python_calamine
 from defusedxml import ElementTree as SafeET
 from django.core.exceptions import ImproperlyConfigured
+
+from core import forked, xls
 
 XLSX = "xlsx"
 XLS = "xls"
@@ -177,7 +178,8 @@ def read_grid(data: bytes, *, filename: str, max_bytes: int, max_rows: int) -> G
     if actual == XLSX:
         payload, formulas = _prepare_xlsx(data)
         return Grid(XLSX, _read_sandboxed(payload, row_limit=row_limit), formulas)
-    return Grid(XLS, _read_sandboxed(data, row_limit=row_limit))
+    rows, formulas = _read_sandboxed(data, row_limit=row_limit, reader=_xls_grid)
+    return Grid(XLS, rows, formulas)
 
 
 # --- xlsx: zip checks, XML checks, formulas ---------------------------------------
@@ -313,12 +315,11 @@ _CELL_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
 def _formula_cells(sheet: bytes) -> set[tuple[int, int]]:
     """Positions (row, column; from 0) of cells with a formula (an ``<f>`` element).
 
-    The common case, no formula, costs a few byte searches; only a sheet with
+    The common case, no formula, costs one byte search; only a sheet with
     formulas is parsed (defusedxml, streaming) to find where they are."""
     match = _ROOT_PREFIX.search(sheet, 0, 4096)
     prefix = match.group(1) + b":" if match and match.group(1) else b""
-    markers = [b"<" + prefix + b"f" + end for end in (b">", b" ", b"/", b"\t", b"\n", b"\r")]
-    if not any(marker in sheet for marker in markers):
+    if not _has_formula_element(sheet, b"<" + prefix + b"f"):
         return set()
     found: set[tuple[int, int]] = set()
     ns = f"{{{_SPREADSHEET_NS}}}"
@@ -344,6 +345,22 @@ def _formula_cells(sheet: bytes) -> set[tuple[int, int]]:
     except Exception as exc:  # defusedxml and expat raise several kinds
         raise TableError("文件已损坏：工作表内容无法读取。") from exc
     return found
+
+
+_AFTER_NAME = frozenset(b">/ \t\n\r")
+
+
+def _has_formula_element(sheet: bytes, opening: bytes) -> bool:
+    """Whether ``opening`` (``<f`` or ``<x:f``) starts an element named ``f``:
+    one pass over the bytes, stopping only where another element's name starts
+    with f (``<filters``, ``<firstHeader``: a handful per sheet)."""
+    at = sheet.find(opening)
+    while at != -1:
+        end = at + len(opening)
+        if end < len(sheet) and sheet[end] in _AFTER_NAME:
+            return True
+        at = sheet.find(opening, end)
+    return False
 
 
 def _column_index(letters: str) -> int:
@@ -402,50 +419,32 @@ def _calamine_grid(payload: bytes, row_limit: int) -> list[list[Any]]:
     return sheet.to_python(skip_empty_area=False)
 
 
-def _read_sandboxed(payload: bytes, *, row_limit: int) -> list[list[Any]]:
+def _read_sandboxed(
+    payload: bytes, *, row_limit: int, reader: Callable[[bytes, int], Any] | None = None
+) -> Any:
     """Read in a forked child limited in memory and CPU time; a crash there
-    (calamine aborts when an allocation fails) refuses the file instead of
-    taking the worker down."""
-    if not hasattr(os, "fork"):
-        return _calamine_grid(payload, row_limit)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        code = 0
-        try:
-            os.close(read_end)
-            _quiet_child()
-            _limit_child()
-            try:
-                result: tuple = ("ok", _calamine_grid(payload, row_limit))
-            except TableError as exc:
-                result = ("error", exc.message)
-            buffer = io.BytesIO()
-            pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-            pickler.fast = True  # no memo: plain values, no cycles; 4 times faster
-            pickler.dump(result)
-            blob = buffer.getvalue()
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(struct.pack("<Q", len(blob)))
-                pipe.write(blob)
-        except BaseException:  # noqa: BLE001 - whatever happens, the child exits here
-            code = 70
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        blob = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or len(blob) < 8:
-        raise TableError(_TOO_BIG)
-    (length,) = struct.unpack("<Q", blob[:8])
-    if length != len(blob) - 8:
-        raise TableError(_TOO_BIG)
-    # The blob is our own child's pickle of plain values (str, float, date...).
-    kind, value = pickle.loads(blob[8:])  # noqa: S301
-    if kind == "error":
-        raise TableError(value)
-    return value
+    (calamine aborts when an allocation fails, e.g. for a far cell or a huge
+    declared count of shared strings) refuses the file instead of taking the
+    worker down."""
+    pending = forked.start(
+        reader or _calamine_grid, payload, row_limit, setup=_sandbox_child, expected=(TableError,)
+    )
+    try:
+        return pending.result()
+    except forked.ChildFailed as exc:
+        raise TableError(_TOO_BIG) from exc
+
+
+def _xls_grid(data: bytes, row_limit: int) -> tuple[list[list[Any]], set[tuple[int, int]]]:
+    """An .xls file's cells and its formula cells (calamine gives only their
+    cached values); both in the sandbox, the second from olefile."""
+    rows = _calamine_grid(data, row_limit)
+    return rows, xls.formula_cells(data)
+
+
+def _sandbox_child() -> None:
+    _quiet_child()
+    _limit_child()
 
 
 def _quiet_child() -> None:

@@ -347,6 +347,20 @@ def test_value_in_the_last_cell_of_the_sheet_is_refused_without_crashing():
     assert "超出了可以处理的范围" in message or "上限" in message
 
 
+def test_huge_declared_count_of_shared_strings_is_refused_without_crashing():
+    # calamine reserves room for uniqueCount strings up front: 48 GB here.
+    strings = (
+        b'<?xml version="1.0" encoding="UTF-8"?>'
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+        b' count="2000000000" uniqueCount="2000000000"><si><t>\xe5\xa7\x93\xe5\x90\x8d</t></si></sst>'
+    )
+    body = b'<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+    data = package(
+        {"xl/worksheets/sheet1.xml": tabular_sheet(body), "xl/sharedStrings.xml": strings}
+    )
+    assert "超出了可以处理的范围" in refused(data)
+
+
 def test_too_many_used_columns_or_rows_are_refused():
     assert "列" in refused(_far("ZZ1"))
     assert "行" in refused(_far("A50000"), max_rows=100)
@@ -416,6 +430,25 @@ def test_formula_cells_are_reported_by_row_and_header():
     table = read(buffer.getvalue())
     assert table.errors == [{"row": 3, "column": "身份证号", "message": tabular.FORMULA_MESSAGE}]
     assert "单元格含公式" in tabular.FORMULA_MESSAGE
+
+
+def test_formula_cells_of_an_xls_file_are_reported():
+    # Saved by LibreOffice (README.md): formulas in C3:C5 (shared), D3:D4 (array),
+    # E5 and the title row; the cells' cached values are what calamine returns.
+    data = (FIXTURES / "formulas.xls").read_bytes()
+    headers = ["姓名", "年龄", "年龄加一", "年龄乘二", "备注"]
+    table = read(data, "formulas.xls", headers=headers, required=["姓名"])
+    assert table.errors == [
+        {"row": row, "column": column, "message": tabular.FORMULA_MESSAGE}
+        for row, column in [
+            (3, "年龄加一"),
+            (3, "年龄乘二"),
+            (4, "年龄加一"),
+            (4, "年龄乘二"),
+            (5, "年龄加一"),
+            (5, "备注"),
+        ]
+    ]
 
 
 def test_formula_with_prefixed_namespace_is_found():
