@@ -367,6 +367,7 @@ class User(AbstractUser):
         null=True,
         blank=True,
         related_name="scoped_users",
+        db_index=False,  # a partial index below: most accounts (cadres) have none
     )
     scope_unit = models.ForeignKey(
         DispatchingUnit,
@@ -375,6 +376,7 @@ class User(AbstractUser):
         null=True,
         blank=True,
         related_name="scoped_users",
+        db_index=False,  # a partial index below: most accounts (cadres) have none
     )
     password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
     must_change_password = models.BooleanField(_("must change password"), default=False)
@@ -396,6 +398,18 @@ class User(AbstractUser):
             ("assign_roles", _("Can assign roles and scopes")),
             ("unlock_users", _("Can unlock locked-out accounts")),
             ("manage_settings", _("Can change system settings")),
+        ]
+        indexes = [
+            models.Index(
+                fields=["scope_area"],
+                name="core_user_scope_area",
+                condition=Q(scope_area__isnull=False),
+            ),
+            models.Index(
+                fields=["scope_unit"],
+                name="core_user_scope_unit",
+                condition=Q(scope_unit__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(role__in=Role.values), name="core_user_role_valid"),

@@ -76,6 +76,7 @@ class Cadre(PersonalNumbers, models.Model):
         on_delete=models.PROTECT,
         related_name="cadres",
         limit_choices_to={"level": AreaLevel.COUNTY},
+        db_index=False,  # led by teams_cadre_county_pinyin
     )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -86,8 +87,10 @@ class Cadre(PersonalNumbers, models.Model):
         related_name="cadre",
     )
     name = models.CharField(_("name"), max_length=32)
-    name_pinyin = models.CharField(_("name in pinyin"), max_length=128, blank=True, db_index=True)
-    name_initials = models.CharField(_("pinyin initials"), max_length=32, blank=True, db_index=True)
+    # Searched by prefix or substring over a county's cadres (a scan of a few
+    # thousand short strings); lists are ordered by teams_cadre_county_pinyin.
+    name_pinyin = models.CharField(_("name in pinyin"), max_length=128, blank=True)
+    name_initials = models.CharField(_("pinyin initials"), max_length=32, blank=True)
     id_number_enc = models.TextField(_("ID number (encrypted)"), editable=False)
     id_number_hash = models.CharField(max_length=64, editable=False)
     id_number_masked = models.CharField(_("ID number"), max_length=18, editable=False)
@@ -130,6 +133,12 @@ class Cadre(PersonalNumbers, models.Model):
             ("reveal_personal", _("Can see full ID and phone numbers")),
             ("import_roster", _("Can import rosters")),
             ("export_roster", _("Can export rosters")),
+        ]
+        # One index for the county's list in its default order, instead of one
+        # on county and two each (plain and pattern) on the pinyin keys: every
+        # index costs a 10,000-row roster import time.
+        indexes = [
+            models.Index(fields=["county", "name_pinyin", "id"], name="teams_cadre_county_pinyin"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -237,7 +246,11 @@ class Membership(models.Model):
     """A cadre's time in a team; ended by rotation, adjustment or recall, never deleted."""
 
     team = models.ForeignKey(
-        Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="memberships"
+        Team,
+        verbose_name=_("team"),
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        db_index=False,  # led by teams_membership_team_end
     )
     cadre = models.ForeignKey(
         Cadre, verbose_name=_("cadre"), on_delete=models.PROTECT, related_name="memberships"
