@@ -32,6 +32,7 @@ import csv
 import datetime
 import faulthandler
 import io
+import operator
 import os
 import posixpath
 import re
@@ -549,19 +550,28 @@ def read_table(
     order = [columns.get(h) for h in headers]
     present = [(pos, index) for pos, index in enumerate(order) if index is not None]
     width = len(headers)
+    positions = [pos for pos, _ in present]
+    everything = positions == list(range(width))  # every header present
+    take = operator.itemgetter(*[col for _, col in present])
+    reach = max(col for _, col in present) + 1
     rows: list[tuple[int, list[Any]]] = []
     for index in range(header_index + 1, len(grid.rows)):
         source = grid.rows[index]
-        size = len(source)
-        values: list[Any] = [None] * width
-        blank = True
-        for pos, col in present:
-            if col < size:
-                value = source[col]
+        if len(source) < reach:  # csv rows may be short
+            source = [*source, *([None] * (reach - len(source)))]
+        picked = take(source)
+        if len(present) == 1:
+            picked = (picked,)
+        if everything:
+            values = list(picked)
+        else:
+            values = [None] * width
+            for pos, value in zip(positions, picked, strict=True):
                 values[pos] = value
-                if blank and value is not None and value != "" and not _is_blank(value):
-                    blank = False
-        if blank:
+        for value in picked:  # blank unless some cell has something
+            if value is not None and value != "" and not _is_blank(value):
+                break
+        else:
             continue
         if len(rows) >= max_rows:
             raise TableError(
