@@ -30,10 +30,11 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import province  # noqa: E402  (bench/, next to this script)
 
 MONTH = datetime.date(2026, 3, 1)  # 22 working days, no public holiday
 
@@ -52,36 +53,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def bench_database() -> tuple[str, str, str]:
-    """(server URL for admin commands, benchmark database URL, its name)."""
-    url = os.environ.get("DATABASE_URL", "")
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit("bench_audit needs PostgreSQL: set DATABASE_URL=postgres://...")
-    base = parts.path.lstrip("/") or "postgres"
-    name = f"{base}_bench_audit"
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    bench = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-    return admin, bench, name
-
-
-def admin_execute(admin_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def timed(fn, runs: int = 1):
-    best, result = None, None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = fn()
-        elapsed = time.perf_counter() - started
-        best = elapsed if best is None else min(best, elapsed)
-    return best, result
-
-
 # --- data ----------------------------------------------------------------------------
 
 
@@ -98,9 +69,12 @@ def generate(args) -> dict:
     )
     calendar_ensure_year(county=county, year=MONTH.year)
     start, end = MONTH, datetime.date(2026, 3, 31)
+    joined, left = datetime.date(2026, 3, 16), datetime.date(2026, 3, 10)
     p = {
         "county": county.pk,
         "unit": unit.pk,
+        "joined": joined,
+        "left": left,
         "t": args.townships,
         "v": args.villages,
         "n": args.cadres,
@@ -108,58 +82,7 @@ def generate(args) -> dict:
         "end": end,
     }
     steps = [
-        (
-            "townships",
-            """INSERT INTO core_area (level, kind, name, code, category, condition, created_at,
-                   county_id, parent_id)
-               SELECT 'township', '镇', '镇' || i, '', '', '', now(), %(county)s, %(county)s
-               FROM generate_series(1, %(t)s) i""",
-        ),
-        (
-            "villages",
-            """WITH t AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM core_area
-                          WHERE level = 'township' AND county_id = %(county)s)
-               INSERT INTO core_area (level, kind, name, code, category, condition, latitude,
-                   longitude, radius_m, created_at, county_id, parent_id, township_id)
-               SELECT 'village', '村', '村' || i, '', '一般村', '', 43.6, 121.3, 1000, now(),
-                      %(county)s, t.id, t.id
-               FROM generate_series(1, %(v)s) i JOIN t ON t.n = i %% %(t)s""",
-        ),
-        (
-            "cadres",
-            """INSERT INTO teams_cadre (name, name_pinyin, name_initials, id_number_enc,
-                   id_number_hash, id_number_masked, phone_enc, phone_hash, phone_masked, sex,
-                   birth_date, post, rank, education, major, agri_major, political_status,
-                   rural_experience, prior_poverty_service, created_at, updated_at, county_id,
-                   unit_id)
-               SELECT '干部' || i, 'ganbu' || i, 'gb', 'x', md5('id' || i),
-                      '150523********' || lpad((i %% 10000)::text, 4, '0'), '', '', '',
-                      CASE WHEN i %% 2 = 0 THEN '男' ELSE '女' END,
-                      date '1975-01-01' + (i %% 9000), '', '', '', '', false, '', false, false,
-                      now(), now(), %(county)s, %(unit)s
-               FROM generate_series(1, %(n)s) i""",
-        ),
-        (
-            "teams",
-            """INSERT INTO teams_team (formed_on, created_at, village_id)
-               SELECT date '2021-03-01', now(), id FROM core_area
-               WHERE level = 'village' AND county_id = %(county)s""",
-        ),
-        (
-            "memberships (2% start on the 16th, 2% end on the 10th)",
-            """WITH c AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM teams_cadre
-                          WHERE county_id = %(county)s),
-                    t AS (SELECT tm.id, row_number() OVER (ORDER BY tm.id) - 1 AS n
-                          FROM teams_team tm JOIN core_area v ON v.id = tm.village_id
-                          WHERE v.county_id = %(county)s)
-               INSERT INTO teams_membership (role, start_date, end_date, end_reason, end_decision,
-                   created_at, cadre_id, team_id)
-               SELECT '工作队员',
-                      CASE WHEN c.n %% 50 = 1 THEN date '2026-03-16' ELSE date '2025-03-01' END,
-                      CASE WHEN c.n %% 50 = 2 THEN date '2026-03-10' END,
-                      CASE WHEN c.n %% 50 = 2 THEN '完成轮换' ELSE '' END, '', now(), c.id, t.id
-               FROM c JOIN t ON t.n = c.n %% %(v)s""",
-        ),
+        *province.steps(joined, left),
         (
             "sign-ins: two a working day, 5% missed, 2% out of area",
             """INSERT INTO attendance_signin (client_id, signed_at, date, half, latitude, longitude,
@@ -349,12 +272,12 @@ def orm_loop(county, memberships) -> dict:
 
 def main() -> None:
     args = parse_args()
-    admin_url, bench_url, name = bench_database()
+    admin_url, bench_url, name = province.bench_database("bench_audit")
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaitai.settings.test")
     if not args.reuse:
-        admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-        admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+        province.admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+        province.admin_execute(admin_url, f'CREATE DATABASE "{name}"')
     try:
         import django
 
@@ -429,17 +352,17 @@ def main() -> None:
 
         t_floor = t_compute = t_first = t_rerun = float("inf")
         for _round in range(args.runs):
-            elapsed, floor_rows = timed(floor)
+            elapsed, floor_rows = province.timed(floor)
             t_floor = min(t_floor, elapsed)
-            elapsed, figures = timed(lambda: month_figures(county=county, month=MONTH))
+            elapsed, figures = province.timed(lambda: month_figures(county=county, month=MONTH))
             t_compute = min(t_compute, elapsed)
             forget_month()
             parts.clear()
-            elapsed, result = timed(run_audit)
+            elapsed, result = province.timed(run_audit)
             if elapsed < t_first:
                 t_first, first_parts = elapsed, dict(parts)
             parts.clear()
-            elapsed, _again = timed(run_audit)
+            elapsed, _again = province.timed(run_audit)
             if elapsed < t_rerun:
                 t_rerun, rerun_parts = elapsed, dict(parts)
         saved = MonthlyAttendance.objects.filter(month=MONTH).count()
@@ -450,7 +373,7 @@ def main() -> None:
             .select_related("team")
             .order_by("?")[: args.sample]
         )
-        t_loop, loop = timed(lambda: orm_loop(county, sample))
+        t_loop, loop = province.timed(lambda: orm_loop(county, sample))
         engine = {(r["cadre_id"], r["village_id"]): r for r in figures}
         mismatches = [
             key
@@ -498,7 +421,7 @@ def main() -> None:
         except Exception:  # noqa: BLE001, S110 (django may not be set up)
             pass
         if not args.keep:
-            admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+            province.admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
             print(f"dropped {name}")
 
 

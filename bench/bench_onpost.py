@@ -35,10 +35,11 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import province  # noqa: E402  (bench/, next to this script)
 
 YEAR = 2026
 AS_OF = datetime.date(YEAR, 12, 10)
@@ -58,36 +59,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def bench_database() -> tuple[str, str, str]:
-    """(server URL for admin commands, benchmark database URL, its name)."""
-    url = os.environ.get("DATABASE_URL", "")
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit("bench_onpost needs PostgreSQL: set DATABASE_URL=postgres://...")
-    base = parts.path.lstrip("/") or "postgres"
-    name = f"{base}_bench_onpost"
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    bench = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-    return admin, bench, name
-
-
-def admin_execute(admin_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def timed(fn, runs: int = 1):
-    best, result = None, None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = fn()
-        elapsed = time.perf_counter() - started
-        best = elapsed if best is None else min(best, elapsed)
-    return best, result
-
-
 # --- data ----------------------------------------------------------------------------
 
 
@@ -103,9 +74,12 @@ def generate(args) -> dict:
         county=county, name="基准单位", kind=UnitKind.ECONOMIC, level=UnitLevel.COUNTY
     )
     calendar_ensure_year(county=county, year=YEAR)
+    joined, left = datetime.date(YEAR, 7, 1), datetime.date(YEAR, 6, 30)
     p = {
         "county": county.pk,
         "unit": unit.pk,
+        "joined": joined,
+        "left": left,
         "t": args.townships,
         "v": args.villages,
         "n": args.cadres,
@@ -116,58 +90,7 @@ def generate(args) -> dict:
         "as_of": AS_OF,
     }
     steps = [
-        (
-            "townships",
-            """INSERT INTO core_area (level, kind, name, code, category, condition, created_at,
-                   county_id, parent_id)
-               SELECT 'township', '镇', '镇' || i, '', '', '', now(), %(county)s, %(county)s
-               FROM generate_series(1, %(t)s) i""",
-        ),
-        (
-            "villages",
-            """WITH t AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM core_area
-                          WHERE level = 'township' AND county_id = %(county)s)
-               INSERT INTO core_area (level, kind, name, code, category, condition, latitude,
-                   longitude, radius_m, created_at, county_id, parent_id, township_id)
-               SELECT 'village', '村', '村' || i, '', '一般村', '', 43.6, 121.3, 1000, now(),
-                      %(county)s, t.id, t.id
-               FROM generate_series(1, %(v)s) i JOIN t ON t.n = i %% %(t)s""",
-        ),
-        (
-            "cadres",
-            """INSERT INTO teams_cadre (name, name_pinyin, name_initials, id_number_enc,
-                   id_number_hash, id_number_masked, phone_enc, phone_hash, phone_masked, sex,
-                   birth_date, post, rank, education, major, agri_major, political_status,
-                   rural_experience, prior_poverty_service, created_at, updated_at, county_id,
-                   unit_id)
-               SELECT '干部' || i, 'ganbu' || i, 'gb', 'x', md5('id' || i),
-                      '150523********' || lpad((i %% 10000)::text, 4, '0'), '', '', '',
-                      CASE WHEN i %% 2 = 0 THEN '男' ELSE '女' END,
-                      date '1975-01-01' + (i %% 9000), '', '', '', '', false, '', false, false,
-                      now(), now(), %(county)s, %(unit)s
-               FROM generate_series(1, %(n)s) i""",
-        ),
-        (
-            "teams",
-            """INSERT INTO teams_team (formed_on, created_at, village_id)
-               SELECT date '2021-03-01', now(), id FROM core_area
-               WHERE level = 'village' AND county_id = %(county)s""",
-        ),
-        (
-            "memberships (2% start on July 1st, 2% end on June 30th)",
-            """WITH c AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM teams_cadre
-                          WHERE county_id = %(county)s),
-                    t AS (SELECT tm.id, row_number() OVER (ORDER BY tm.id) - 1 AS n
-                          FROM teams_team tm JOIN core_area v ON v.id = tm.village_id
-                          WHERE v.county_id = %(county)s)
-               INSERT INTO teams_membership (role, start_date, end_date, end_reason, end_decision,
-                   created_at, cadre_id, team_id)
-               SELECT '工作队员',
-                      CASE WHEN c.n %% 50 = 1 THEN date '2026-07-01' ELSE date '2025-03-01' END,
-                      CASE WHEN c.n %% 50 = 2 THEN date '2026-06-30' END,
-                      CASE WHEN c.n %% 50 = 2 THEN '完成轮换' ELSE '' END, '', now(), c.id, t.id
-               FROM c JOIN t ON t.n = c.n %% %(v)s""",
-        ),
+        *province.steps(joined, left),
         (
             "township batches, January to November",
             """INSERT INTO attendance_attendancebatch (township_id, month, status, computed_at,
@@ -360,11 +283,11 @@ def signin_plan(statements: list[str], *, no_seqscan: bool = False) -> dict:
 
 def main() -> None:
     args = parse_args()
-    admin_url, bench_url, name = bench_database()
+    admin_url, bench_url, name = province.bench_database("bench_onpost")
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaitai.settings.test")
-    admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-    admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+    province.admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+    province.admin_execute(admin_url, f'CREATE DATABASE "{name}"')
     try:
         import django
 
@@ -395,7 +318,7 @@ def main() -> None:
             return onpost.check_on_post(county=county, year=YEAR, as_of=AS_OF, via="bench")
 
         check()  # warm: seeds nothing new, fills caches like a weekly run would find them
-        t_floor, floor_rows = timed(floor, args.runs)
+        t_floor, floor_rows = province.timed(floor, args.runs)
         before = signin_reads()
         with CaptureQueriesContext(connection) as queries:
             check()
@@ -403,11 +326,11 @@ def main() -> None:
         reading = [q["sql"] for q in queries if "attendance_signin" in q["sql"]]
         chosen = signin_plan(reading)
         indexed = signin_plan(reading, no_seqscan=True)
-        t_check, result = timed(check, args.runs)
-        t_compute, figures = timed(
+        t_check, result = province.timed(check, args.runs)
+        t_compute, figures = province.timed(
             lambda: onpost.compute_year(county=county, year=YEAR, as_of=AS_OF), args.runs
         )
-        t_month, month_rows = timed(
+        t_month, month_rows = province.timed(
             lambda: monthly.month_figures(county=county, month=AS_OF.replace(day=1), upto=AS_OF),
             args.runs,
         )
@@ -460,7 +383,7 @@ def main() -> None:
         except Exception:  # noqa: BLE001, S110 (django may not be set up)
             pass
         if not args.keep:
-            admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+            province.admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
             print(f"dropped {name}")
 
 

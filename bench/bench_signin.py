@@ -46,10 +46,11 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import province  # noqa: E402  (bench/, next to this script)
 
 HOST = "127.0.0.1"  # loopback only
 MAX_REQUESTS = 100_000
@@ -101,26 +102,6 @@ def parse_args():
     if not 1 <= args.threads <= 256:
         parser.error("--threads must be 1..256")
     return args
-
-
-def bench_database() -> tuple[str, str, str]:
-    """(server URL for admin commands, benchmark database URL, its name)."""
-    url = os.environ.get("DATABASE_URL", "")
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit("bench_signin needs PostgreSQL: set DATABASE_URL=postgres://...")
-    base = parts.path.lstrip("/") or "postgres"
-    name = f"{base}_bench_signin"
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    bench = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-    return admin, bench, name
-
-
-def admin_execute(admin_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def write_settings(directory: Path, database_url: str) -> None:
@@ -490,9 +471,9 @@ def check_rows(expected_signins: int) -> dict:
 
 def main() -> None:
     args = parse_args()
-    admin_url, bench_url, name = bench_database()
-    admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-    admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+    admin_url, bench_url, name = province.bench_database("bench_signin")
+    province.admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+    province.admin_execute(admin_url, f'CREATE DATABASE "{name}"')
     directory = Path(tempfile.mkdtemp(prefix="kaitai-bench-signin-"))
     server = None
     try:
@@ -604,7 +585,7 @@ def main() -> None:
                 connections.close_all()
             except Exception:  # noqa: BLE001, S110 - Django may not be set up yet
                 pass
-            admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+            province.admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
 
 
 if __name__ == "__main__":
