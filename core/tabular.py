@@ -530,9 +530,10 @@ _SPACES = re.compile(r"\s+")
 
 def normalize_header(value: Any) -> str:
     """Header text as matched: no spaces (also full-width ones, and inside the
-    text: "姓　名"), round brackets as full-width ones, no trailing ``*``."""
+    text: "姓　名"), round brackets as full-width ones, no ``*`` marking the
+    column required (offices put it after the header or before it)."""
     text = _SPACES.sub("", str(value) if value is not None else "").translate(_HEADER_TRANS)
-    return text.rstrip("*")
+    return text.strip("*")
 
 
 def read_table(
@@ -654,13 +655,20 @@ def _formula_errors(grid: Grid, header_index: int, columns: dict[str, int]) -> l
 
 # --- Normalising cells ---------------------------------------------------------------
 
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width spaces and joiners, BOM
 _HALF = str.maketrans(
     {
         **{chr(0xFF10 + i): chr(0x30 + i) for i in range(10)},
         **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)},
         **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)},
+        **dict.fromkeys(_INVISIBLE),
     }
 )
+# In numbers and dates only: the full-width (and ideographic) stop, slash, minus, plus, colon.
+_NUMBER_PUNCTUATION = str.maketrans("．。／－＋：", "../-+:")
+_LINE_BREAKS = re.compile(r"[\t\n\r\v\f\x85\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_MESSAGE = "含有不可见的控制字符，请删除这个单元格的内容后重新输入"
 _ESCAPED_FORMULA = ("'=", "'+", "'-", "'@")
 
 
@@ -669,9 +677,20 @@ def halfwidth(text: str) -> str:
     return text if text.isascii() else text.translate(_HALF)
 
 
+def _unprintable(text: str) -> str:
+    """Line breaks and tabs inside a cell (Alt+Enter) become one space; any
+    other control character (NUL, escape codes) makes the cell an error: the
+    database cannot hold NUL, and escape codes forge log lines."""
+    text = _LINE_BREAKS.sub(" ", text).strip()
+    if _CONTROL.search(text):
+        raise CellError(CONTROL_MESSAGE)
+    return text
+
+
 def text(value: Any) -> str:
     """A cell as trimmed text; numbers without a spurious ".0"; an apostrophe that
-    escaped a formula-like text on export is dropped."""
+    escaped a formula-like text on export is dropped; zero-width characters
+    removed; a control character is a CellError."""
     if value is None:
         return ""
     if value.__class__ is str:
@@ -687,7 +706,9 @@ def text(value: Any) -> str:
     else:
         result = str(value).strip()
     if not result.isascii():
-        result = result.translate(_HALF)
+        result = result.translate(_HALF).strip()
+    if not result.isprintable():  # also full-width spaces inside: then a closer look
+        result = _unprintable(result)
     if result[:1] == "'" and result.startswith(_ESCAPED_FORMULA):
         result = result[1:]
     return result
@@ -707,7 +728,10 @@ def name_text(value: Any) -> str:
 
 
 def _number_text(value: Any) -> str:
-    return text(value).replace(",", "").replace("，", "")
+    raw = text(value)
+    if not raw.isascii():
+        raw = raw.translate(_NUMBER_PUNCTUATION).replace("，", "")
+    return raw.replace(",", "")
 
 
 def to_int(value: Any) -> int | None:
@@ -769,14 +793,15 @@ def to_date(value: Any) -> datetime.date | None:
     if isinstance(value, datetime.date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if float(value).is_integer():
-            number = int(value)
-            if 19000101 <= number <= 21001231:
-                return _date_from_text(str(number))
-            if _SERIAL_RANGE[0] <= number <= _SERIAL_RANGE[1]:
-                return _EXCEL_EPOCH + datetime.timedelta(days=number)
+        if float(value).is_integer() and 19000101 <= value <= 21001231:
+            return _date_from_text(str(int(value)))
+        if _SERIAL_RANGE[0] <= value < _SERIAL_RANGE[1] + 1:  # a fraction is the time of day
+            return _EXCEL_EPOCH + datetime.timedelta(days=int(value))
         raise CellError(f"日期格式不正确，请填写如{DATE_SPELLINGS}")
-    raw = _DATE_TIME_TAIL.sub("", text(value))
+    raw = text(value)
+    if not raw.isascii():
+        raw = raw.translate(_NUMBER_PUNCTUATION)
+    raw = _DATE_TIME_TAIL.sub("", raw)
     if not raw:
         return None
     return _date_from_text(raw)

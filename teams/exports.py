@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -394,7 +395,7 @@ def build_error_workbook(roster: Roster, table: tabular.Table, errors: Sequence[
         cells: list[Any] = []
         for col in range(width):
             value = source[col] if col < len(source) else None
-            value = safe_cell(value) if value != "" else None
+            value = _uploaded_cell(value) if value != "" else None
             messages = by_cell.get((number, col))
             if messages or (col in text_columns and isinstance(value, str)):
                 cell = WriteOnlyCell(ws, value=value)
@@ -411,7 +412,7 @@ def build_error_workbook(roster: Roster, table: tabular.Table, errors: Sequence[
             title.font = Font(bold=True, color="C00000")
             cells.append(title)
         elif by_row.get(number):
-            note = WriteOnlyCell(ws, value=safe_cell("；".join(by_row[number])))
+            note = WriteOnlyCell(ws, value=_uploaded_cell("；".join(by_row[number])))
             note.font = Font(color="C00000")
             cells.append(note)
         ws.append(cells)
@@ -419,6 +420,15 @@ def build_error_workbook(roster: Roster, table: tabular.Table, errors: Sequence[
     listing.append(["行号", "列", "问题"])
     for error in sorted(errors, key=lambda e: (int(e.get("row") or 0), e.get("column") or "")):
         listing.append(
-            [error.get("row") or "", error.get("column") or "", safe_cell(error["message"])]
+            [error.get("row") or "", error.get("column") or "", _uploaded_cell(error["message"])]
         )
     return _workbook_bytes(wb)
+
+
+def _uploaded_cell(value: Any) -> Any:
+    """A value of the uploaded file written back: escaped like every export, and
+    the control characters a sheet cannot hold (NUL, escape codes: errors of
+    the upload) shown as U+FFFD, so the copy can always be built."""
+    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return safe_cell(value)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -13,8 +12,11 @@ from openpyxl import Workbook
 from stdnum.cn import ric
 
 from teams.rosters import ROSTERS
+from tests.teams import factories
 
-_serial = itertools.count(100)
+# One counter with tests.teams.factories: both make ID numbers of the same
+# region and birth dates, so separate counters collide after enough tests.
+_serial = factories._serial
 
 
 def id_number(birth: str = "19800101", region: str = "150523", serial: int | None = None) -> str:
