@@ -417,7 +417,39 @@ def _calamine_grid(payload: bytes, row_limit: int) -> list[list[Any]]:
             f"第一个工作表用到了{rows}行，超过了上限（数据不能超过{row_limit - ROW_SLACK}行）。"
             "请分成几个文件上传，并删除表格下方多余的内容。"
         )
-    return sheet.to_python(skip_empty_area=False)
+    rows = sheet.to_python(skip_empty_area=False)
+    try:
+        merged = sheet.merged_cell_ranges
+    except Exception:  # noqa: BLE001 - a format without merged cells, or unreadable ones
+        merged = None
+    _fill_merged(rows, merged or [])
+    return rows
+
+
+def _fill_merged(rows: list[list[Any]], ranges: Sequence) -> None:
+    """Each merged range's value in every cell of it: offices merge 乡镇 (or
+    村名称) down the rows of one township, and Excel keeps the value in the
+    first cell only. Ranges are clipped to the sheet; ranges covering more
+    cells together than the sheet has (overlapping on purpose) are left as
+    read."""
+    if not rows or not ranges:
+        return
+    height, width = len(rows), len(rows[0])
+    budget = height * width
+    for (top, left), (bottom, right) in ranges:
+        bottom, right = min(bottom, height - 1), min(right, width - 1)
+        if top > bottom or left > right:
+            continue
+        budget -= (bottom - top + 1) * (right - left + 1)
+        if budget < 0:
+            return
+        value = rows[top][left]
+        if value is None or value == "":
+            continue
+        for row in rows[top : bottom + 1]:
+            for col in range(left, right + 1):
+                if row[col] is None or row[col] == "":
+                    row[col] = value
 
 
 def _read_sandboxed(

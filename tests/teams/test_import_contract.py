@@ -111,6 +111,34 @@ def test_a_cadres_roster_as_a_township_office_saves_it(world):
     assert again.counts == {"new": 0, "changed": 0, "unchanged": len(spellings)}
 
 
+def test_township_and_village_merged_down_the_rows(world):
+    """Offices merge 乡镇 down all of a township's rows and 村名称 down a
+    village's; Excel keeps the value in the first cell of each range only."""
+    labels = headers("cadres", stars=True)
+    records = [cadre(手机号=mobile()) for _ in range(4)]
+    rows = [labels, *[list(r.values()) for r in records]]
+    town, village = labels.index("乡镇*"), labels.index("村名称*")
+    for row in rows[2:]:
+        row[town] = None
+    rows[2][village] = None
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    letter = openpyxl.utils.get_column_letter
+    ws.merge_cells(f"{letter(town + 1)}2:{letter(town + 1)}5")
+    ws.merge_cells(f"{letter(village + 1)}2:{letter(village + 1)}3")
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    result = run(world, "cadres", buffer.getvalue(), apply=True)
+    assert result.ok, result.errors
+    assert result.counts["new"] == 4
+    first_village = records[0]["村名称"]
+    assert Membership.objects.filter(team__village__name=first_village).count() == 2 + sum(
+        r["村名称"] == first_village for r in records[2:]
+    )
+
+
 def test_households_and_villages_with_numbers_stored_as_numbers(world):
     rows = [headers("households", stars=True)]
     rows.append(list(household(家庭人口=4.0, 脱贫年度=2019.0, 联系电话=13900001234.0).values()))

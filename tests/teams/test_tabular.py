@@ -86,6 +86,39 @@ def test_reads_xlsx_with_title_rows_and_reports_sheet_row_numbers():
     assert not table.has("签到半径（米）")
 
 
+def test_merged_cells_give_their_value_to_every_cell():
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["开台镇驻村工作队花名册"])
+    ws.merge_cells("A1:C1")
+    ws.append(["姓名", "身份证号", "备注"])
+    ws.append(["张三", "150523198001010019", "同一批"])
+    ws.append(["李四", "150523198001010027", None])
+    ws.append(["王五", "150523198001010035", None])
+    ws.append(["赵六", "150523198001010043", "另起"])
+    ws.merge_cells("C3:C5")  # 备注 merged down three rows
+    ws.merge_cells("A20:C40")  # an empty merged block below the data
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    table = read(buffer.getvalue(), headers=["姓名", "身份证号", "备注"])
+    assert table.header_row == 2
+    assert [values for _, values in table.rows] == [
+        ["张三", "150523198001010019", "同一批"],
+        ["李四", "150523198001010027", "同一批"],
+        ["王五", "150523198001010035", "同一批"],
+        ["赵六", "150523198001010043", "另起"],
+    ]
+
+
+def test_merged_ranges_are_clipped_and_overlaps_cannot_multiply_work():
+    rows = [["a", "", ""], ["", "", ""]]
+    tabular._fill_merged(rows, [((0, 0), (1_048_575, 16_383))])  # clipped to the sheet
+    assert rows == [["a", "a", "a"], ["a", "a", "a"]]
+    rows = [["a", ""], ["", ""]]
+    tabular._fill_merged(rows, [((0, 0), (0, 0))] * 4 + [((0, 0), (1, 1))])  # over budget
+    assert rows == [["a", ""], ["", ""]]
+
+
 def test_reads_xls_saved_by_libreoffice():
     table = tabular.read_table(
         (FIXTURES / "cadres.xls").read_bytes(),
