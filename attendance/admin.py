@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import ScopedAdminMixin
 
-from . import leave
+from . import helplogs, leave, signins
 from .choices import Decision, LeaveStatus
 from .forms_leave import RejectForm
 from .models import (
@@ -94,6 +94,12 @@ class SignInAdmin(ReadOnlyScopedAdmin):
         "created_at",
     )
 
+    def get_queryset(self, request):
+        # Only the sign-ins made in the user's area, as on the sign-in pages.
+        return signins.visible_signins(
+            request.user, super(ScopedAdminMixin, self).get_queryset(request)
+        )
+
 
 @admin.register(HelpLog)
 class HelpLogAdmin(ReadOnlyScopedAdmin):
@@ -101,6 +107,12 @@ class HelpLogAdmin(ReadOnlyScopedAdmin):
     list_select_related = ("cadre",)
     search_fields = ("cadre__name",)
     fields = ("cadre", "date", "content", "created_at", "updated_at")
+
+    def get_queryset(self, request):
+        # Only the logs of days the cadre was stationed in the user's area.
+        return helplogs.visible_helplogs(
+            request.user, super(ScopedAdminMixin, self).get_queryset(request)
+        )
 
     @admin.display(description=_("content"))
     def short_content(self, obj):

@@ -13,7 +13,7 @@ from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,6 +24,7 @@ from core.crypto import decrypt
 from core.models import Area
 from core.scoping import access
 
+from .api_signin import ExpiringTokenAuthentication
 from .audit import FIGURES
 from .models import MonthlyAttendance
 
@@ -68,7 +69,8 @@ AREA_FILTERS = {
 
 
 class MonthlyAttendanceView(APIView):
-    authentication_classes = [SessionAuthentication, TokenAuthentication]
+    # The sign-in API's token: refused once expired or when the password has.
+    authentication_classes = [ExpiringTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, CanViewMonthly]
 
     def permission_denied(self, request, message=None, code=None):

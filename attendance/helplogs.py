@@ -21,13 +21,16 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import audit
 from core.choices import AuditAction
+from core.models import Area
+from core.scoping import Scope, user_scope
+from teams.models import Membership
 
 from . import signins
 from .models import HelpLog, HelpLogPhoto
@@ -146,6 +149,25 @@ def _save(*, user, cadre, date, content, checked, request) -> tuple[HelpLog, boo
 # --- selectors -----------------------------------------------------------------------
 
 
+def visible_helplogs(user, queryset: QuerySet[HelpLog] | None = None) -> QuerySet[HelpLog]:
+    """``HelpLog.visible_to(user)``, and for a township office or a team leader
+    only the logs of days the cadre was stationed in their area.
+
+    The model's scope follows every membership the cadre ever had, so a
+    township would otherwise also read what a cadre it once had writes in
+    another township later (as ``signins.visible_signins`` does for sign-ins)."""
+    rows = (queryset if queryset is not None else HelpLog.objects.all()).visible_to(user)
+    if user_scope(user).kind in (Scope.TOWNSHIP, Scope.VILLAGE):
+        stationed = Membership.objects.filter(
+            Q(end_date__isnull=True) | Q(end_date__gte=OuterRef("date")),
+            cadre_id=OuterRef("cadre_id"),
+            team__village__in=Area.objects.visible_to(user).values("pk"),
+            start_date__lte=OuterRef("date"),
+        )
+        rows = rows.filter(Exists(stationed))
+    return rows
+
+
 def helplog_list(
     *,
     user,
@@ -154,7 +176,7 @@ def helplog_list(
     until: datetime.date | None = None,
 ) -> QuerySet[HelpLog]:
     """Help logs the user may see (a cadre: their own), newest first, with photos."""
-    rows = HelpLog.objects.visible_to(user).select_related("cadre")
+    rows = visible_helplogs(user).select_related("cadre")
     if day is not None:
         rows = rows.filter(date=day)
     if since is not None:
@@ -180,7 +202,7 @@ def own_helplogs(*, user, days: list[datetime.date]) -> dict[datetime.date, Help
 
 def helplog_photo_access(*, user, photo_uuid) -> HelpLogPhoto:
     """A help log photo within the user's scope, else the same 404 as a missing one."""
-    visible = HelpLog.objects.visible_to(user).values("pk")
+    visible = visible_helplogs(user).values("pk")
     photo = HelpLogPhoto.objects.filter(uuid=photo_uuid, log__in=visible).first()
     if photo is None:
         raise Http404
