@@ -327,6 +327,7 @@ def calendar_confirm_year(*, actor, county: Area | int, year: int, request=None)
 
 SETTINGS_FIELDS = (
     "morning_start",
+    "morning_end",
     "afternoon_start",
     "day_end",
     "default_radius_m",

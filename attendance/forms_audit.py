@@ -142,6 +142,9 @@ TIME_WIDGET = forms.TimeInput(attrs={"type": "time", "class": "form-control"}, f
 NUMBER_WIDGET = forms.NumberInput(attrs={"class": "form-control"})
 
 
+TIME_FIELDS = ("morning_start", "morning_end", "afternoon_start", "day_end")
+
+
 class SettingsForm(forms.ModelForm):
     """The county's numbers of the attendance rules."""
 
@@ -149,14 +152,8 @@ class SettingsForm(forms.ModelForm):
         model = AttendanceSettings
         fields = list(SETTINGS_FIELDS)
         widgets = {
-            "morning_start": TIME_WIDGET,
-            "afternoon_start": TIME_WIDGET,
-            "day_end": TIME_WIDGET,
-            **{
-                name: NUMBER_WIDGET
-                for name in SETTINGS_FIELDS
-                if name not in ("morning_start", "afternoon_start", "day_end")
-            },
+            **dict.fromkeys(TIME_FIELDS, TIME_WIDGET),
+            **{name: NUMBER_WIDGET for name in SETTINGS_FIELDS if name not in TIME_FIELDS},
         }
 
     def __init__(self, *args, editable: bool = True, **kwargs):
@@ -167,12 +164,14 @@ class SettingsForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        morning, afternoon, end = (
-            data.get("morning_start"),
-            data.get("afternoon_start"),
-            data.get("day_end"),
-        )
-        if morning and afternoon and end and not (morning < afternoon < end):
+        morning, morning_end, afternoon, end = (data.get(name) for name in TIME_FIELDS)
+        if (
+            morning
+            and morning_end
+            and afternoon
+            and end
+            and not (morning < morning_end <= afternoon < end)
+        ):
             raise forms.ValidationError(
                 _("The morning must start before the afternoon, and the afternoon before the end.")
             )

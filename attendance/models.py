@@ -51,6 +51,7 @@ class AttendanceSettings(models.Model):
         limit_choices_to=COUNTY_ONLY,
     )
     morning_start = models.TimeField(_("morning sign-in from"), default=datetime.time(6, 0))
+    morning_end = models.TimeField(_("morning sign-in until"), default=datetime.time(12, 0))
     afternoon_start = models.TimeField(_("afternoon sign-in from"), default=datetime.time(12, 0))
     day_end = models.TimeField(_("sign-in until"), default=datetime.time(22, 0))
     default_radius_m = models.PositiveIntegerField(
@@ -102,9 +103,10 @@ class AttendanceSettings(models.Model):
         verbose_name_plural = _("attendance settings")
         constraints = [
             models.CheckConstraint(
-                condition=Q(morning_start__lt=F("afternoon_start"))
+                condition=Q(morning_start__lt=F("morning_end"))
+                & Q(morning_end__lte=F("afternoon_start"))
                 & Q(afternoon_start__lt=F("day_end")),
-                name="attendance_attendancesettings_windows_ordered",
+                name="attendance_attendancesettings_windows_in_order",
                 violation_error_message=_(
                     "The morning must start before the afternoon, and the afternoon before the end."
                 ),

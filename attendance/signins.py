@@ -4,9 +4,10 @@ The rules (../shared/docs/attendance-rules.md, "Sign-ins"):
 
 * The server's clock, in local time (Asia/Shanghai), decides the date and the
   half-day, from the county's windows (AttendanceSettings): morning from
-  ``morning_start`` up to ``afternoon_start``, afternoon from there up to
-  ``day_end``; anything else is "outside hours" (half ""), kept, counting for
-  neither half. The device's time (``taken_at``) is kept and never trusted.
+  ``morning_start`` up to ``morning_end``, afternoon from ``afternoon_start``
+  up to ``day_end`` (each end not included); anything else (also a gap the
+  county leaves between the two windows) is "outside hours" (half ""), kept,
+  counting for neither half. The device's time (``taken_at``) is kept and never trusted.
 * In area: the great-circle distance to the village's point is at most the
   village's radius (the county's default when the village has none). A sign-in
   out of area is kept and counts only once the township office accepts it.
@@ -82,7 +83,7 @@ def settings_by_county(county_ids: Iterable[int | None]) -> dict[int | None, Att
 
 def half_of(moment: datetime.time, settings: AttendanceSettings) -> str:
     """ "am", "pm" or "" (outside hours) for a local time of day."""
-    if settings.morning_start <= moment < settings.afternoon_start:
+    if settings.morning_start <= moment < settings.morning_end:
         return SignInHalf.MORNING
     if settings.afternoon_start <= moment < settings.day_end:
         return SignInHalf.AFTERNOON
@@ -334,6 +335,7 @@ _STATIONED_FIELDS = (
             "id",
             "county_id",
             "morning_start",
+            "morning_end",
             "afternoon_start",
             "day_end",
             "default_radius_m",
@@ -487,10 +489,11 @@ def signin_create(
     distance = None
     in_area = False
     if village.latitude is not None and village.longitude is not None:
-        distance = round(
-            geo.haversine_m(lat, lng, float(village.latitude), float(village.longitude))
-        )
-        in_area = distance <= radius_of(village, settings)
+        metres = geo.haversine_m(lat, lng, float(village.latitude), float(village.longitude))
+        # "At most the village's radius": the exact distance decides (1000.4 m
+        # is beyond a 1000 m radius); the stored distance is rounded for display.
+        in_area = metres <= radius_of(village, settings)
+        distance = round(metres)
 
     signin = SignIn(
         client_id=client_id,
@@ -614,20 +617,23 @@ def signin_outcome(signin: SignIn, settings: AttendanceSettings) -> Outcome:
     if signin.counts:
         return Outcome(State.COUNTS, "")
     if not signin.half:
-        return Outcome(
-            State.OUTSIDE_HOURS,
-            str(
-                _(
-                    "Signed outside the sign-in hours (morning %(am)s–%(pm)s, afternoon "
-                    "%(pm)s–%(end)s), so it counts for neither half-day."
-                )
-                % {
-                    "am": _hm(settings.morning_start),
-                    "pm": _hm(settings.afternoon_start),
-                    "end": _hm(settings.day_end),
-                }
-            ),
-        )
+        hours = {
+            "am": _hm(settings.morning_start),
+            "am_end": _hm(settings.morning_end),
+            "pm": _hm(settings.afternoon_start),
+            "end": _hm(settings.day_end),
+        }
+        if settings.morning_end == settings.afternoon_start:
+            message = _(
+                "Signed outside the sign-in hours (morning %(am)s–%(pm)s, afternoon "
+                "%(pm)s–%(end)s), so it counts for neither half-day."
+            )
+        else:
+            message = _(
+                "Signed outside the sign-in hours (morning %(am)s–%(am_end)s, afternoon "
+                "%(pm)s–%(end)s), so it counts for neither half-day."
+            )
+        return Outcome(State.OUTSIDE_HOURS, str(message % hours))
     if not signin.in_area and not signin.accepted:
         if signin.distance_m is None:
             return Outcome(
@@ -919,7 +925,7 @@ def signin_day(*, user, now: datetime.datetime | None = None) -> Day:
     current = half_of(local.time(), settings)
     halves = []
     spans = (
-        (SignInHalf.MORNING, settings.morning_start, settings.afternoon_start),
+        (SignInHalf.MORNING, settings.morning_start, settings.morning_end),
         (SignInHalf.AFTERNOON, settings.afternoon_start, settings.day_end),
     )
     for half, start, end in spans:

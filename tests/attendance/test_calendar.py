@@ -330,7 +330,7 @@ def test_settings_are_created_with_defaults_on_first_use(world, login):
 
 def _settings_post(entry, **changes):
     data = {name: getattr(entry, name) for name in calendar.SETTINGS_FIELDS}
-    for name in ("morning_start", "afternoon_start", "day_end"):
+    for name in ("morning_start", "morning_end", "afternoon_start", "day_end"):
         data[name] = data[name].strftime("%H:%M")
     data.update(changes)
     return data

@@ -170,6 +170,7 @@ def test_a_county_with_changed_windows(st, hour, minute, half):
     AttendanceSettings.objects.create(
         county=st.world.county,
         morning_start=datetime.time(7, 0),
+        morning_end=datetime.time(13, 0),
         afternoon_start=datetime.time(13, 0),
         day_end=datetime.time(20, 0),
     )
