@@ -74,16 +74,8 @@ def rows_for_output(queryset):
     )
 
 
-def visible(user):
-    """The user's own requests and, for approvers and offices, those made on a
-    membership in their area, as on the pages, the attachment and the admin.
-    (``leave.visible_requests`` follows every membership the cadre ever had,
-    so a township would also see what a cadre it once had asks for elsewhere.)"""
-    return leave.my_requests(user=user) | leave.requests_in_area(user=user)
-
-
 def _stored(request, pk) -> LeaveRequest:
-    return rows_for_output(visible(request.user)).get(pk=pk)
+    return rows_for_output(leave.visible_requests(user=request.user)).get(pk=pk)
 
 
 def _run(call):
@@ -111,7 +103,7 @@ class LeaveRequestsView(LeaveAPIView):
     def get(self, request):
         query = LeaveListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        rows = visible(request.user)
+        rows = leave.visible_requests(user=request.user)
         if query.validated_data.get("status"):
             rows = rows.filter(status=query.validated_data["status"])
         rows = rows_for_output(rows).order_by("-start_date", "-pk")
@@ -155,7 +147,9 @@ class LeaveWithdrawView(LeaveAPIView):
 
     @extend_schema(request=None, responses=LeaveRequestSerializer, summary="Withdraw a request")
     def post(self, request, pk):
-        target = leave.access_request(user=request.user, pk=pk, queryset=visible(request.user))
+        target = leave.access_request(
+            user=request.user, pk=pk, queryset=leave.visible_requests(user=request.user)
+        )
         _run(lambda: leave.leave_withdraw(user=request.user, request=target, http_request=request))
         body = LeaveRequestSerializer(_stored(request, pk), context={"request": request})
         return Response(body.data)
@@ -171,7 +165,9 @@ class LeaveReturnView(LeaveAPIView):
         summary="Report the return from approved leave (销假)",
     )
     def post(self, request, pk):
-        target = leave.access_request(user=request.user, pk=pk, queryset=visible(request.user))
+        target = leave.access_request(
+            user=request.user, pk=pk, queryset=leave.visible_requests(user=request.user)
+        )
         serializer = ReturnSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         returned_on = serializer.validated_data.get("returned_on") or timezone.localdate()

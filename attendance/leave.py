@@ -696,8 +696,9 @@ def my_requests(*, user) -> QuerySet:
 
 
 def visible_requests(*, user) -> QuerySet:
-    """The user's own requests and the requests in their scope."""
-    return my_requests(user=user) | LeaveRequest.objects.visible_to(user)
+    """The user's own requests and, for approvers and offices, those made on a
+    membership in their area (not what a cadre they once had asks elsewhere)."""
+    return my_requests(user=user) | requests_in_area(user=user)
 
 
 def access_request(*, user, pk, queryset: QuerySet | None = None) -> LeaveRequest:
