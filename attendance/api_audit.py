@@ -19,12 +19,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import audit
+from core.api_auth import ExpiringTokenAuthentication
 from core.choices import AreaLevel, AuditAction
 from core.crypto import decrypt
 from core.models import Area
 from core.scoping import access
 
-from .api_signin import ExpiringTokenAuthentication
 from .audit import FIGURES
 from .models import MonthlyAttendance
 

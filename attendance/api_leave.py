@@ -21,10 +21,10 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
 from core import audit
+from core.api_auth import ExpiringTokenAuthentication
 from core.choices import AuditAction
 
 from . import leave
-from .api_signin import ExpiringTokenAuthentication
 from .models import LeaveRequest
 from .serializers_leave import (
     LeaveListQuerySerializer,

@@ -22,11 +22,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
@@ -36,6 +35,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
 from core import audit
+from core.api_auth import ExpiringTokenAuthentication, token_lifetime
 from core.choices import ADMIN_ROLES, AuditAction
 from core.net import client_ip
 
@@ -50,45 +50,6 @@ from .serializers_signin import (
     TokenRequestSerializer,
     TokenSerializer,
 )
-
-
-def token_lifetime() -> datetime.timedelta:
-    seconds = getattr(settings, "API_TOKEN_LIFETIME", settings.SESSION_ABSOLUTE_TIMEOUT)
-    return datetime.timedelta(seconds=seconds)
-
-
-class ExpiringTokenAuthentication(TokenAuthentication):
-    """DRF's token, refused once older than the token lifetime or when the
-    account's password has expired (a new token needs a fresh login)."""
-
-    def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
-        if token.created < timezone.now() - token_lifetime():
-            raise exceptions.AuthenticationFailed(_("The token has expired. Log in again."))
-        if user.password_expired(settings.PASSWORD_MAX_AGE_DAYS):
-            raise exceptions.AuthenticationFailed(
-                _("Your password has expired. Please set a new one.")
-            )
-        return user, token
-
-
-class ExpiringTokenScheme(OpenApiAuthenticationExtension):
-    """The token in the OpenAPI schema. (A name of its own: DRF's plain
-    TokenAuthentication, where still used, is "tokenAuth".)"""
-
-    target_class = ExpiringTokenAuthentication
-    name = "expiringTokenAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": (
-                'A token from POST /api/v1/auth/token/, sent as "Token <key>"; '
-                "it expires (see expires_at) and a new login replaces it."
-            ),
-        }
 
 
 def django_error_detail(error: DjangoValidationError):
