@@ -109,6 +109,8 @@ class Area(models.Model):
         blank=True,
         validators=[MinValueValidator(73), MaxValueValidator(136)],
     )
+    # A village without a radius of its own has its county's default
+    # (attendance settings, 1000 m unless the county changes it).
     radius_m = models.PositiveIntegerField(
         _("sign-in radius (m)"),
         null=True,
@@ -163,10 +165,9 @@ class Area(models.Model):
                 name="core_area_village_fields_only_on_villages",
             ),
             models.CheckConstraint(
-                condition=~Q(level=AreaLevel.VILLAGE)
-                | (Q(category__in=VillageCategory.values) & Q(radius_m__isnull=False)),
-                name="core_area_village_category_radius",
-                violation_error_message=_("A village needs a category and a sign-in radius."),
+                condition=~Q(level=AreaLevel.VILLAGE) | Q(category__in=VillageCategory.values),
+                name="core_area_village_category",
+                violation_error_message=_("A village needs a category."),
             ),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)
@@ -251,11 +252,8 @@ class Area(models.Model):
                 {"parent": _("A township belongs to a county and a village to a township.")}
             )
         self.fill_tree()
-        if self.is_village:
-            if self.radius_m is None:
-                self.radius_m = 1000
-            if (self.latitude is None) != (self.longitude is None):
-                raise ValidationError(_("Give both latitude and longitude, or neither."))
+        if self.is_village and (self.latitude is None) != (self.longitude is None):
+            raise ValidationError(_("Give both latitude and longitude, or neither."))
 
     def fill_tree(self) -> None:
         """Set the denormalised county and township from the parent."""

@@ -1104,7 +1104,7 @@ class _VillagesImport(_Importer):
                 kind=village_kind(village_name),
                 name=village_name,
                 county_id=self.county.pk,
-                **{"condition": "", "radius_m": 1000, "latitude": None, "longitude": None},
+                **{"condition": "", "radius_m": None, "latitude": None, "longitude": None},
             )
             new.values.update(fields)
             self.link(new, "parent_id", township)

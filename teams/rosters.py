@@ -84,8 +84,8 @@ VILLAGES = Roster(
             INTEGER,
             min_value=10,
             max_value=100_000,
-            default=1000,
             example="1000",
+            note="不填则按县里设定的默认半径（1000米）",
         ),
     ),
 )

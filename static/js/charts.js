@@ -19,8 +19,10 @@
   function villagePoint(el, dataId, name, radiusLabel) {
     var p = data(dataId);
     // The radius drawn as a circle of points, in degrees (approximate, for a picture only).
+    // No radius of its own: the county's default, 1000 m unless changed.
+    var radius = p.radius || 1000;
     var circle = [];
-    var dLat = p.radius / 111320, dLng = p.radius / (111320 * Math.cos(p.lat * Math.PI / 180));
+    var dLat = radius / 111320, dLng = radius / (111320 * Math.cos(p.lat * Math.PI / 180));
     for (var i = 0; i <= 72; i++) {
       var a = i * Math.PI / 36;
       circle.push([p.lng + dLng * Math.cos(a), p.lat + dLat * Math.sin(a)]);

@@ -242,6 +242,19 @@ def test_the_village_radius_decides(st):
 
 
 @pytest.mark.django_db
+def test_a_village_without_a_radius_of_its_own_has_the_county_default(st):
+    st.world.village.radius_m = None
+    st.world.village.save(update_fields=["radius_m"])
+    inside, _ = sign(st.user, local(DAY, 8, 0), metres=990)
+    assert inside.in_area  # the default default: 1000 m
+    AttendanceSettings.objects.create(county=st.world.county, default_radius_m=500)
+    beyond, _ = sign(st.user, local(DAY, 14, 0), metres=700)
+    within, _ = sign(st.user, local(DAY, 15, 0), metres=400)
+    assert not beyond.in_area and not beyond.counts
+    assert within.in_area and within.counts
+
+
+@pytest.mark.django_db
 def test_a_village_without_a_point_is_never_in_area(st):
     village = st.world.village
     village.latitude = village.longitude = None

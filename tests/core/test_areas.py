@@ -74,7 +74,7 @@ def test_names_unique_within_parent_and_codes_unique():
     _fails(lambda: make_county("另一县", code="150523"))
 
 
-def test_clean_fills_tree_and_default_radius():
+def test_clean_fills_tree_and_leaves_the_radius_to_the_county():
     county = make_county()
     township = make_township(county, "甲镇")
     village = Area(
@@ -86,7 +86,8 @@ def test_clean_fills_tree_and_default_radius():
     )
     village.full_clean()
     village.save()
-    assert village.county == county and village.township == township and village.radius_m == 1000
+    assert village.county == county and village.township == township
+    assert village.radius_m is None  # the county's default radius (attendance settings)
 
 
 def test_clean_refuses_kind_of_wrong_level():

@@ -70,7 +70,7 @@ def test_changed_villages_are_updated(world):
     world.village.refresh_from_db()
     assert world.village.category == "示范村"
     assert world.village.latitude is None and world.village.longitude is None
-    assert world.village.radius_m == 1000  # blank means the default
+    assert world.village.radius_m is None  # blank: the county's default radius
 
 
 def test_left_out_optional_columns_keep_what_the_portal_has(world):
