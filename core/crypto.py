@@ -96,12 +96,16 @@ def blind_index(kind: str, value: str) -> str:
 
 def blind_index_many(kind: str, values) -> dict[str, str]:
     """``blind_index`` of many values: value -> hash (equal values hashed once)."""
-    key = _keys()[2]
-    prefix = f"{kind}:"
-    return {
-        value: hmac.digest(key, (prefix + value).encode(), "sha256").hex() if value else ""
-        for value in set(values)
-    }
+    keyed = hmac.new(_keys()[2], f"{kind}:".encode(), hashlib.sha256)
+    result = {}
+    for value in set(values):
+        if not value:
+            result[value] = ""
+            continue
+        mac = keyed.copy()  # the key and the prefix are hashed once for all values
+        mac.update(value.encode())
+        result[value] = mac.hexdigest()
+    return result
 
 
 def mask_id_number(value: str) -> str:
