@@ -1,6 +1,6 @@
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 
@@ -24,5 +24,18 @@ urlpatterns = [
             )
         ),
         name="api_schema",
+    ),
+    # The interactive documentation (Swagger UI, files served from static/):
+    # a page for people, behind the login page like the rest of the portal.
+    path(
+        "docs/",
+        login_required(  # DRF marks its views login_not_required: the redirect is here
+            SpectacularSwaggerView.as_view(
+                url_name="api_schema",
+                authentication_classes=[SessionAuthentication],
+                permission_classes=[IsAuthenticated],
+            )
+        ),
+        name="api_docs",
     ),
 ]

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
     "core",
     "teams",
     "training",
@@ -270,6 +271,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Kaitai API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "HalfEnum": "attendance.choices.Half",
         "ApprovalLevelEnum": "attendance.choices.ApprovalLevel",

@@ -4,8 +4,11 @@ JSON errors (never a login redirect), and the OpenAPI schema."""
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 from core.models import AuditLog
@@ -278,3 +281,21 @@ def test_schema_describes_both_endpoints(world, login):
     assert "/api/v1/stats/overview/" in schema["paths"]
     properties = schema["components"]["schemas"]["TeamStructure"]["properties"]
     assert list(properties) == STRUCTURE_KEYS
+
+
+def test_interactive_docs_load_swagger_ui_from_our_own_static_files(world, login):
+    response = login(world.users["county"]).get(reverse("api_docs"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert reverse("api_schema") in page  # the schema it shows
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert any("swagger-ui-dist/swagger-ui-bundle.js" in s for s in sources)
+    assert all(s.startswith("/") for s in sources), sources  # nothing from a CDN
+    for source in sources:
+        path = source.split("?")[0].removeprefix(settings.STATIC_URL)
+        assert finders.find(path), source
+
+
+def test_interactive_docs_are_behind_the_login_page(world, client):
+    response = client.get(reverse("api_docs"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
