@@ -34,7 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import province  # noqa: E402  (bench/, next to this script)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, also when imported
+import province  # noqa: E402
 
 MONTH = datetime.date(2026, 3, 1)  # 22 working days, no public holiday
 

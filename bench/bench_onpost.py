@@ -39,7 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import province  # noqa: E402  (bench/, next to this script)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, also when imported
+import province  # noqa: E402
 
 YEAR = 2026
 AS_OF = datetime.date(YEAR, 12, 10)

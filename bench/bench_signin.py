@@ -50,7 +50,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import province  # noqa: E402  (bench/, next to this script)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, also when imported
+import province  # noqa: E402
 
 HOST = "127.0.0.1"  # loopback only
 MAX_REQUESTS = 100_000
