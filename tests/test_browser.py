@@ -175,3 +175,32 @@ def test_township_user_gets_404_for_other_townships_village(page, world, live_se
     response = page.goto(f"/areas/{world.village.pk}/")
     assert response is not None and response.status == 200
     assert "一村" in text_of(page, "page-title")
+
+
+def test_the_menus_open_and_lead_to_their_pages(page, world, live_server):
+    log_in(page, world.users["county"].username)
+    page.get_by_role("button", name="驻村队伍").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="干部", exact=True).click()
+    assert page.url == f"{live_server.url}/cadres/"
+    page.get_by_role("button", name="考勤管理").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="200天在岗").click()
+    assert page.url.startswith(f"{live_server.url}/attendance/")
+
+
+def test_on_a_phone_the_menu_folds_away(browser, world, live_server):
+    context = browser.new_context(
+        base_url=live_server.url, locale="zh-CN", viewport={"width": 390, "height": 844}
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        log_in(page, world.users["cadre"].username)
+        assert not page.get_by_test_id("nav").is_visible()
+        page.locator(".navbar-toggler").click()
+        page.locator("#nav.collapse.show").wait_for()  # unfolded, animation over
+        assert page.get_by_test_id("nav").is_visible()
+        screenshot(page, "cadre-phone-menu")
+    finally:
+        context.close()
