@@ -551,6 +551,7 @@ class Table:
     rows: list[tuple[int, list[Any]]]  # (spreadsheet row number, values in `headers` order)
     errors: list[dict]  # cell errors found while reading (formulas)
     grid: Grid
+    footer_rows: list[int] = field(default_factory=list)  # 填表人, 合计...: left out
 
     def has(self, header: str) -> bool:
         return header in self.columns
@@ -611,6 +612,9 @@ def read_table(
                 f"数据超过{max_rows}行的上限（第{index + 1}行起），请分成几个文件上传。"
             )
         rows.append((index + 1, values))
+    footers = []
+    while rows and _is_footer(rows[-1][1]):
+        footers.append(rows.pop()[0])
     errors = _formula_errors(grid, header_index, columns)
     return Table(
         format=grid.format,
@@ -619,7 +623,28 @@ def read_table(
         rows=rows,
         errors=errors,
         grid=grid,
+        footer_rows=sorted(footers),
     )
+
+
+# Below the data, offices sign the sheet: "填表人：张三　审核人：李四", "联系电话：…",
+# "填报日期：…", a note, or a totals row.
+_FOOTER = re.compile(
+    r"^(?:填表人|填报人|制表人|制表|审核人|审核|审批人|负责人|单位负责人|联系人|联系电话"
+    r"|填表日期|填报日期|报送日期|注|备注|说明)(?:\s*[:：]|\s+\S|$)"
+)
+_TOTALS = re.compile(r"^(?:合\s*计|总\s*计|小\s*计)\s*[:：]?")
+
+
+def _is_footer(values: list[Any]) -> bool:
+    """A row below the data that signs or sums the sheet (every filled cell a
+    footer's text, or a totals row): not a record."""
+    cells = [v for v in values if v is not None and v != "" and not _is_blank(v)]
+    if not cells or not isinstance(cells[0], str):
+        return False
+    if _TOTALS.match(cells[0].strip()):
+        return True
+    return all(isinstance(c, str) and _FOOTER.match(c.strip()) for c in cells)
 
 
 def _is_blank(value: Any) -> bool:

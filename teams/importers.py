@@ -514,6 +514,14 @@ class _Importer:
             row = by_number.get(error["row"])
             if row is not None:
                 self.error(row, error["column"], error["message"])
+        for number in self.table.footer_rows:
+            self.result.warnings.append(
+                {
+                    "row": number,
+                    "column": "",
+                    "message": "这一行是表尾（填表人、合计等），不是一条记录，没有导入",
+                }
+            )
         raw_rows = [raw for _, raw in self.table.rows]
         for pos, column in enumerate(self.roster.columns):
             header = column.header

@@ -139,6 +139,16 @@ def test_township_and_village_merged_down_the_rows(world):
     )
 
 
+def test_a_signed_footer_below_the_data_is_not_a_record(world):
+    labels = headers("cadres", stars=True)
+    rows = [labels, *[list(cadre(手机号=mobile()).values()) for _ in range(2)]]
+    rows += [["合计：2人"], ["填表人：张三", None, "审核人：李四"], ["填报日期：2026年3月1日"]]
+    result = run(world, "cadres", office_book(rows), apply=True)
+    assert result.ok, result.errors
+    assert result.counts["new"] == 2
+    assert [w["row"] for w in result.warnings if "表尾" in w["message"]] == [4, 5, 6]
+
+
 def test_households_and_villages_with_numbers_stored_as_numbers(world):
     rows = [headers("households", stars=True)]
     rows.append(list(household(家庭人口=4.0, 脱贫年度=2019.0, 联系电话=13900001234.0).values()))

@@ -119,6 +119,25 @@ def test_merged_ranges_are_clipped_and_overlaps_cannot_multiply_work():
     assert rows == [["a", ""], ["", ""]]
 
 
+def test_footer_rows_below_the_data_are_left_out():
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["姓名", "身份证号"])
+    ws.append(["备注", "150523198001010019"])  # a name that looks like a footer word
+    ws.append(["填表人：王五", None])  # in the middle: a record with errors, not a footer
+    ws.append(["李四", "150523198001010027"])
+    ws.append([None, None])
+    ws.append(["合计", 2])
+    ws.append(["填表人：张三", "审核人：李四"])
+    ws.append(["联系电话 0475-1234567", None])
+    ws.append(["填报日期：2026年3月1日"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    table = read(buffer.getvalue())
+    assert [number for number, _ in table.rows] == [2, 3, 4]
+    assert table.footer_rows == [6, 7, 8, 9]
+
+
 def test_reads_xls_saved_by_libreoffice():
     table = tabular.read_table(
         (FIXTURES / "cadres.xls").read_bytes(),
