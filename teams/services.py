@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
@@ -33,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from core import audit
 from core.choices import AreaLevel, AuditAction, Role
 from core.models import Area, AuditLog, ImportJob, ImportJobStatus, User
+from core.net import client_ip
 from core.scoping import Scope, user_scope
 
 from . import importers
@@ -549,18 +551,27 @@ def activation_codes_issue(
     return issued
 
 
-def _activation_failures(username: str, since: datetime.datetime) -> int:
-    return AuditLog.objects.filter(
+def _activation_failures(username: str, ip: str | None) -> int:
+    """Wrong tries for this account from this address within the lockout time
+    (attempts refused while locked out do not count)."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    rows = AuditLog.objects.filter(
         action=AuditAction.LOGIN_FAILED,
         username=audit.clean_text(username, 150),
         created_at__gte=since,
         detail__what=ACTIVATION_WHAT,
-    ).count()
+    ).exclude(detail__reason="locked")
+    rows = rows.filter(ip_address=ip) if ip else rows.filter(ip_address__isnull=True)
+    return rows.count()
 
 
 ACTIVATION_FAILED = _(
     "The mobile number or activation code is wrong, or the code has expired. "
     "Ask your township office for a new code if this keeps happening."
+)
+ACTIVATION_LOCKED = _(
+    "Too many wrong tries from this network. Wait %(minutes)d minutes and try "
+    "again, or ask your township office for a new code."
 )
 
 
@@ -569,10 +580,27 @@ def account_activate(*, username: str, code: str, password: str, request=None) -
 
     A wrong, expired or missing code is refused with one message that does not
     say which; each failure is an audit row (LOGIN_FAILED, what=activation),
-    and the fifth since the code was issued clears the code. A password the
-    validators refuse is reported as such and does not use up the code."""
+    and five within the lockout time from one address lock that address out
+    for the account (keyed on account and address, as logins are: keyed on the
+    account alone, anyone could lock a named cadre out, and the code stays
+    good from the cadre's own phone). A correct code while locked out is still
+    refused. A password the validators refuse is reported as such and does not
+    use up the code."""
     username = (username or "").strip()[:150]
     typed = activation_code_normalize(code)
+    ip = client_ip(request) if request is not None else None
+    if _activation_failures(username, ip) >= ACTIVATION_MAX_FAILURES:
+        with transaction.atomic():
+            audit.record(
+                action=AuditAction.LOGIN_FAILED,
+                actor=None,
+                request=request,
+                username=username,
+                success=False,
+                detail={"what": ACTIVATION_WHAT, "reason": "locked"},
+            )
+        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        raise ValidationError(ACTIVATION_LOCKED, params={"minutes": minutes})
     password_error: ValidationError | None = None
     with transaction.atomic():
         user = User.objects.select_for_update().filter(username=username).first()
@@ -607,20 +635,15 @@ def account_activate(*, username: str, code: str, password: str, request=None) -
                 obj=user,
                 detail={"what": ACTIVATION_WHAT, "reason": reason},
             )
-            if user is not None and stored and not expired:
-                since = user.activation_expires_at - ACTIVATION_TTL
-                if _activation_failures(username, since) >= ACTIVATION_MAX_FAILURES:
-                    user.activation_code_hash = ""
-                    user.activation_expires_at = None
-                    user.save(update_fields=["activation_code_hash", "activation_expires_at"])
-                    audit.record(
-                        action=AuditAction.LOCKED_OUT,
-                        request=request,
-                        username=username,
-                        success=False,
-                        obj=user,
-                        detail={"what": ACTIVATION_WHAT, "failures": ACTIVATION_MAX_FAILURES},
-                    )
+            if _activation_failures(username, ip) >= ACTIVATION_MAX_FAILURES:
+                audit.record(
+                    action=AuditAction.LOCKED_OUT,
+                    request=request,
+                    username=username,
+                    success=False,
+                    obj=user,
+                    detail={"what": ACTIVATION_WHAT, "failures": ACTIVATION_MAX_FAILURES},
+                )
             user = None
         else:
             try:
