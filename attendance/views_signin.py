@@ -25,11 +25,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.models import Area
+from core.photos import PHOTO_CONTENT_TYPES
 from core.scoping import access
 
 from . import geo, helplogs, signins
 from .forms_signin import AcceptForm, HelpLogForm, SignInFilterForm, VillagePointForm
-from .signins import PHOTO_CONTENT_TYPES, PointSystem
+from .signins import PointSystem
 
 PER_PAGE = 50
 

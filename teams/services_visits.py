@@ -12,6 +12,7 @@ import datetime
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -19,52 +20,29 @@ from django.utils.translation import gettext_lazy as _
 
 from core import audit
 from core.choices import AuditAction
+from core.photos import CheckedPhoto, check_photo
 
 from .models import Cadre, Household, Pairing, Visit, VisitPhoto
 from .selectors import visitable_households
 
 MAX_PHOTOS = 5
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
 # Audit action of showing full ID and phone numbers (core's AuditAction has no
 # member for it yet; the column stores the code).
 AUDIT_REVEAL = getattr(AuditAction, "REVEAL", "reveal")
 
 
-def photo_kind(upload) -> str | None:
-    """The image type by the file's first bytes ("jpg", "png", "webp"), or None.
-    The name and the declared content type are not trusted."""
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return None
-
-
-PHOTO_CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-
-
-def validate_photos(photos: Sequence[UploadedFile]) -> list[tuple[UploadedFile, str]]:
-    """Each photo an image by its content, at most 5 MB, at most 5 photos."""
+def validate_photos(photos: Sequence[UploadedFile]) -> list[CheckedPhoto]:
+    """At most 5 photos, each checked by ``core.photos.check_photo`` (an image
+    by its content, at most 5 MB) and without its location metadata."""
     if len(photos) > MAX_PHOTOS:
         raise ValidationError({"photos": _("At most %(n)d photos per visit.") % {"n": MAX_PHOTOS}})
     checked = []
     errors = []
     for photo in photos:
-        if photo.size > MAX_PHOTO_BYTES:
-            errors.append(_("%(name)s is larger than 5 MB.") % {"name": photo.name[:80]})
-            continue
-        kind = photo_kind(photo)
-        if kind is None:
-            errors.append(
-                _("%(name)s is not a JPEG, PNG or WebP image.") % {"name": photo.name[:80]}
-            )
-            continue
-        checked.append((photo, kind))
+        try:
+            checked.append(check_photo(photo))
+        except ValidationError as exc:
+            errors.extend(exc.messages)
     if errors:
         raise ValidationError({"photos": errors})
     return checked
@@ -109,9 +87,11 @@ def visit_create(
     visit.save()
     stored: list[VisitPhoto] = []
     try:
-        for upload, kind in checked:
+        for checked_photo in checked:
             photo = VisitPhoto(visit=visit)
-            photo.image.save(f"photo.{kind}", upload, save=False)
+            photo.image.save(
+                f"photo.{checked_photo.kind}", ContentFile(checked_photo.data), save=False
+            )
             stored.append(photo)
             photo.save()
         audit.record(

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.excel import build_workbook, workbook_response
 from core.idcard import age_on
 from core.models import Area
+from core.photos import PHOTO_CONTENT_TYPES, image_kind
 from core.scoping import access
 
 from . import selectors, services_visits
@@ -506,8 +507,7 @@ def visit_photo(request, pk):
     except (VisitPhoto.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
     handle = photo.image.open("rb")
-    kind = services_visits.photo_kind(handle) or ""
-    content_type = services_visits.PHOTO_CONTENT_TYPES.get(kind)
+    content_type = PHOTO_CONTENT_TYPES.get(image_kind(handle) or "")
     if content_type is None:
         handle.close()
         raise Http404

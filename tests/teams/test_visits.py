@@ -19,15 +19,22 @@ from core.choices import AuditAction
 from core.models import AuditLog
 from teams import services_visits
 from teams.models import Visit, VisitPhoto
+from tests.attendance.test_signins import (
+    GPS_RATIONALS,
+    jpeg_with_location,
+    png_with_exif,
+    webp_with_exif,
+)
 from tests.conftest import csrf_post
 from tests.teams.factories import make_cadre, make_household, pair, visit
 
 pytestmark = pytest.mark.django_db
 
 MAY = datetime.date(2024, 5, 1)
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 64
+# Small but well-formed images (the checks walk their chunks and segments).
+PNG = png_with_exif()
+JPEG = jpeg_with_location()
+WEBP = webp_with_exif()
 
 
 @dataclass
@@ -392,3 +399,17 @@ def test_photos_are_served_in_scope_only(world, v, login, media):
         login(world.users["county"]).get(reverse("visit_photo", args=[987654])).status_code == 404
     )
     assert login(world.users["sysadmin"]).get(url).status_code == 403
+
+
+def test_visit_photos_lose_their_location(world, v, media):
+    created = services_visits.visit_create(
+        actor=world.users["township"],
+        household=v.h1,
+        date=MAY,
+        content="了解生产情况",
+        photos=[photo("a.jpg", JPEG, "image/jpeg"), photo("b.png", PNG)],
+    )
+    for stored in VisitPhoto.objects.filter(visit=created):
+        with stored.image.open("rb") as handle:
+            data = handle.read()
+        assert GPS_RATIONALS not in data and b"GPSLatitude" not in data
