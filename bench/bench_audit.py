@@ -277,8 +277,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaitai.settings.test")
     if not args.reuse:
-        province.admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-        province.admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+        province.create_database(admin_url, name)
     try:
         import django
 
@@ -407,7 +406,7 @@ def main() -> None:
         print(f"audit (re-run) / floor:            {t_rerun / t_floor:.2f}x")
         print(f"compute only / floor:              {t_compute / t_floor:.2f}x")
         print(
-            f"writing 50,000 rows, first time / floor: {first_parts['write'] / t_floor:.2f}x "
+            f"writing {args.cadres:,} rows, first time / floor: {first_parts['write'] / t_floor:.2f}x "
             "(an INSERT with three foreign keys each: the floor writes nothing)"
         )
         print(f"ORM loop / audit:                  {scaled / t_first:.0f}x")
@@ -415,14 +414,8 @@ def main() -> None:
             print(f"MISMATCH for {mismatches[:5]}")
             sys.exit(1)
     finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # noqa: BLE001, S110 (django may not be set up)
-            pass
         if not args.keep:
-            province.admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+            province.drop_database(admin_url, name)
             print(f"dropped {name}")
 
 

@@ -287,8 +287,7 @@ def main() -> None:
     admin_url, bench_url, name = province.bench_database("bench_onpost")
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaitai.settings.test")
-    province.admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-    province.admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+    province.create_database(admin_url, name)
     try:
         import django
 
@@ -377,14 +376,8 @@ def main() -> None:
             print(f"MISMATCH with the floor for {len(wrong)} cadres, e.g. {wrong[:5]}")
             sys.exit(1)
     finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # noqa: BLE001, S110 (django may not be set up)
-            pass
         if not args.keep:
-            province.admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+            province.drop_database(admin_url, name)
             print(f"dropped {name}")
 
 

@@ -473,8 +473,7 @@ def check_rows(expected_signins: int) -> dict:
 def main() -> None:
     args = parse_args()
     admin_url, bench_url, name = province.bench_database("bench_signin")
-    province.admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
-    province.admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+    province.create_database(admin_url, name)
     directory = Path(tempfile.mkdtemp(prefix="kaitai-bench-signin-"))
     server = None
     try:
@@ -580,13 +579,7 @@ def main() -> None:
             stop(server)
         shutil.rmtree(directory, ignore_errors=True)
         if not args.keep:
-            try:
-                from django.db import connections
-
-                connections.close_all()
-            except Exception:  # noqa: BLE001, S110 - Django may not be set up yet
-                pass
-            province.admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+            province.drop_database(admin_url, name)
 
 
 if __name__ == "__main__":

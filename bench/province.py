@@ -103,3 +103,20 @@ def timed(fn, runs: int = 1):
         elapsed = time.perf_counter() - started
         best = elapsed if best is None else min(best, elapsed)
     return best, result
+
+
+def create_database(admin_url: str, name: str) -> None:
+    """A fresh, empty benchmark database."""
+    admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+    admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    """Close this process's connections (if Django is set up) and drop the database."""
+    try:
+        from django.db import connections
+
+        connections.close_all()
+    except Exception:  # noqa: BLE001, S110 - Django may not be set up yet
+        pass
+    admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}"')
