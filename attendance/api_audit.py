@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import audit
-from core.api_auth import ExpiringTokenAuthentication
+from core.api_auth import AuditedRefusals, ExpiringTokenAuthentication
 from core.choices import AreaLevel, AuditAction
 from core.crypto import decrypt
 from core.models import Area
@@ -68,22 +68,10 @@ AREA_FILTERS = {
 }
 
 
-class MonthlyAttendanceView(APIView):
+class MonthlyAttendanceView(AuditedRefusals, APIView):
     # The sign-in API's token: refused once expired or when the password has.
     authentication_classes = [ExpiringTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, CanViewMonthly]
-
-    def permission_denied(self, request, message=None, code=None):
-        """A refused call by a logged-in user is an audit row (a failed action)."""
-        if request.user and request.user.is_authenticated:
-            with transaction.atomic():
-                audit.record(
-                    action=AuditAction.PERMISSION_DENIED,
-                    request=request,
-                    success=False,
-                    detail={"path": request.path[:200], "method": request.method},
-                )
-        super().permission_denied(request, message=message, code=code)
 
     @extend_schema(
         parameters=[

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
@@ -20,9 +19,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
-from core import audit
-from core.api_auth import ExpiringTokenAuthentication
-from core.choices import AuditAction
+from core.api_auth import AuditedRefusals, ExpiringTokenAuthentication
 
 from . import leave
 from .models import LeaveRequest
@@ -46,24 +43,12 @@ class LeavePagination(PageNumberPagination):
     page_size = 50
 
 
-class LeaveAPIView(APIView):
+class LeaveAPIView(AuditedRefusals, APIView):
     # The sign-in API's expiring token first (401 with WWW-Authenticate: Token
     # for a call without credentials), or the browser's session with CSRF.
     authentication_classes = [ExpiringTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, MethodPermissions]
     required_permissions: dict[str, tuple[str, ...]] = {}
-
-    def permission_denied(self, request, message=None, code=None):
-        """A refused call by a logged-in user is an audit row (a failed action)."""
-        if request.user and request.user.is_authenticated:
-            with transaction.atomic():
-                audit.record(
-                    action=AuditAction.PERMISSION_DENIED,
-                    request=request,
-                    success=False,
-                    detail={"path": request.path[:200], "method": request.method},
-                )
-        super().permission_denied(request, message=message, code=code)
 
 
 def rows_for_output(queryset):

@@ -40,6 +40,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import audit
 from core.choices import AuditAction
+from core.photos import PHOTO_CONTENT_TYPES, image_kind
 from core.scoping import Scope, user_scope
 from teams.models import Cadre, Membership
 
@@ -158,29 +159,16 @@ def _half_index(day: datetime.date, half: str) -> int:
 
 # --- attachments ------------------------------------------------------------------
 
-ATTACHMENT_CONTENT_TYPES = {
-    "pdf": "application/pdf",
-    "jpg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-}
+ATTACHMENT_CONTENT_TYPES = {"pdf": "application/pdf", **PHOTO_CONTENT_TYPES}
 
 
 def attachment_kind(upload) -> str | None:
     """The file's kind by its bytes (pdf, jpg, png or webp), or None. The name
     and the declared content type are not trusted."""
     upload.seek(0)
-    head = upload.read(16)
+    head = upload.read(5)
     upload.seek(0)
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return None
+    return "pdf" if head == b"%PDF-" else image_kind(upload)
 
 
 def validate_attachment(upload: UploadedFile) -> str:

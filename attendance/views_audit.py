@@ -36,6 +36,7 @@ from openpyxl.worksheet.page import PageMargins
 from core import audit as audit_log
 from core.choices import AreaLevel, AuditAction
 from core.excel import safe_cell, workbook_response
+from core.listing import sort_links
 from core.models import Area
 from core.scoping import Scope, access, user_scope
 from teams.models import Team
@@ -238,25 +239,6 @@ STATUS_FILTERS = {
 }
 
 
-def _sort_links(request, current: str) -> dict:
-    query = request.GET.copy()
-    query.pop("sort", None)
-    base = query.urlencode()
-    links = {}
-    for key in RESULT_SORTS:
-        if current == key:
-            target, direction = f"-{key}", "asc"
-        elif current == f"-{key}":
-            target, direction = key, "desc"
-        else:
-            target, direction = key, ""
-        links[key] = {
-            "url": f"?{base}&sort={target}" if base else f"?sort={target}",
-            "dir": direction,
-        }
-    return links
-
-
 def _allowed_townships(request):
     """Townships whose results the user may open: the county's, their own, or
     (a team leader) their village's."""
@@ -381,7 +363,7 @@ def _township_results(request, township, month, month_errors):
             "totals": totals,
             "form": form,
             "teams": teams,
-            "sorts": _sort_links(request, sort),
+            "sorts": sort_links(request, RESULT_SORTS, current=sort),
             "reopen_form": ReopenForm(),
             "can_submit": status == BatchStatus.DRAFT
             and scope.kind == Scope.TOWNSHIP

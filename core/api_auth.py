@@ -1,4 +1,4 @@
-"""API authentication: DRF's token, with a lifetime.
+"""API authentication: DRF's token, with a lifetime; refusals audited.
 
 The default for every API view (``REST_FRAMEWORK`` in settings), beside the
 browser's session: a token older than ``API_TOKEN_LIFETIME`` seconds (the
@@ -11,11 +11,15 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
+
+from core import audit
+from core.choices import AuditAction
 
 
 def token_lifetime() -> datetime.timedelta:
@@ -54,3 +58,20 @@ class ExpiringTokenScheme(OpenApiAuthenticationExtension):
                 "it expires (see expires_at) and a new login replaces it."
             ),
         }
+
+
+class AuditedRefusals:
+    """An APIView mixin: a call the permission classes refuse to a logged-in
+    user is an audit row (a failed action), as a 403 page is. (Services record
+    their own refusals.)"""
+
+    def permission_denied(self, request, message=None, code=None):
+        if request.user and request.user.is_authenticated:
+            with transaction.atomic():
+                audit.record(
+                    action=AuditAction.PERMISSION_DENIED,
+                    request=request,
+                    success=False,
+                    detail={"path": request.path[:200], "method": request.method},
+                )
+        super().permission_denied(request, message=message, code=code)

@@ -9,7 +9,6 @@ it is the same 404 as a missing one.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,8 +17,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import audit
-from core.choices import AuditAction
+from core.api_auth import AuditedRefusals
 from core.models import Area
 from core.scoping import access
 
@@ -39,22 +37,10 @@ class HasRequiredPermissions(BasePermission):
         return request.user.has_perms(getattr(view, "required_permissions", ()))
 
 
-class ScopedAPIView(APIView):
+class ScopedAPIView(AuditedRefusals, APIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsAuthenticated, HasRequiredPermissions]
     required_permissions: tuple[str, ...] = ()
-
-    def permission_denied(self, request, message=None, code=None):
-        """A refused call by a logged-in user is an audit row (a failed action)."""
-        if request.user and request.user.is_authenticated:
-            with transaction.atomic():
-                audit.record(
-                    action=AuditAction.PERMISSION_DENIED,
-                    request=request,
-                    success=False,
-                    detail={"path": request.path[:200], "method": request.method},
-                )
-        super().permission_denied(request, message=message, code=code)
 
     def area(self, request) -> Area:
         return access(Area.objects.all(), user=request.user, pk=request.query_params.get("area"))

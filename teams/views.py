@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.excel import build_workbook, workbook_response
 from core.idcard import age_on
+from core.listing import query_without, sort_links
 from core.models import Area
 from core.photos import PHOTO_CONTENT_TYPES, image_kind
 from core.scoping import access
@@ -43,34 +44,6 @@ VISITS_PER_MONTH = 4  # 每月进村入户不少于4次
 
 
 # --- helpers ---------------------------------------------------------------------
-
-
-def _query(request, *drop: str) -> str:
-    """The current query string without the given keys (page links, sort links)."""
-    query = request.GET.copy()
-    for key in ("page", "export", "reveal", *drop):
-        query.pop(key, None)
-    return query.urlencode()
-
-
-def _sort_links(request, keys: tuple[str, ...]) -> dict:
-    """For each sortable column: the link that sorts by it (toggling the
-    direction when it is the current sort) and the current direction."""
-    current = request.GET.get("sort", "")
-    base = _query(request, "sort")
-    links = {}
-    for key in keys:
-        if current == key:
-            target, direction = f"-{key}", "asc"
-        elif current == f"-{key}":
-            target, direction = key, "desc"
-        else:
-            target, direction = key, ""
-        links[key] = {
-            "url": f"?{base}&sort={target}" if base else f"?sort={target}",
-            "dir": direction,
-        }
-    return links
 
 
 def _wants_export(request) -> bool:
@@ -186,8 +159,8 @@ def cadre_list(request):
         {
             "filter": filterset,
             "page": page,
-            "query": _query(request),
-            "sorts": _sort_links(request, CADRE_SORTS),
+            "query": query_without(request),
+            "sorts": sort_links(request, CADRE_SORTS),
         },
     )
 
@@ -305,8 +278,8 @@ def household_list(request):
         {
             "filter": filterset,
             "page": _page(request, rows),
-            "query": _query(request),
-            "sorts": _sort_links(request, HOUSEHOLD_SORTS),
+            "query": query_without(request),
+            "sorts": sort_links(request, HOUSEHOLD_SORTS),
         },
     )
 
@@ -367,8 +340,8 @@ def pairing_list(request):
         {
             "filter": filterset,
             "page": _page(request, rows),
-            "query": _query(request),
-            "sorts": _sort_links(request, PAIRING_SORTS),
+            "query": query_without(request),
+            "sorts": sort_links(request, PAIRING_SORTS),
         },
     )
 
@@ -456,7 +429,7 @@ def visit_monthly(request):
                 cadres=cadres, pairings=pairing_rows, threshold=VISITS_PER_MONTH
             ),
             "threshold": VISITS_PER_MONTH,
-            "query": _query(request),
+            "query": query_without(request),
         },
     )
 
