@@ -25,14 +25,18 @@ import itertools
 import operator
 import re
 import secrets
+import sqlite3
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
+import psycopg
+import psycopg.adapt
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models.expressions import RawSQL
@@ -43,7 +47,7 @@ from pypinyin.constants import RE_HANS as _ALL_HANS
 from pypinyin.seg import mmseg
 from pypinyin.seg.simpleseg import seg as pinyin_segments
 
-from core import audit, crypto, tabular
+from core import audit, crypto, forked, tabular
 from core.choices import AreaKind, AreaLevel, AuditAction, Role, UnitKind, UnitLevel
 from core.idcard import IdNumber, IdNumberError, parse_id_number, region_known
 from core.models import Area, DispatchingUnit, User
@@ -72,6 +76,9 @@ from .rosters import (
 Progress = Callable[[int, int], None]
 _CADRE_ROLE = Role.CADRE.value
 PROGRESS_EVERY = 500
+# Numbers and names to encrypt and spell from which a forked child is worth it
+# (below it, the fork costs more than it saves: about 2,000 cadres).
+HEAD_START_FROM = 5000
 REQUIRED_MESSAGE = "此项为必填项，不能为空"
 
 
@@ -174,13 +181,17 @@ def _run(
 ) -> CheckResult:
     table = _read(roster, data, filename)  # before the transaction: no locks held
     if not write:
-        return _IMPORTERS[roster.kind](roster, table, actor, county, township, progress).plan()
+        return _IMPORTERS[roster.kind](
+            roster, table, actor, county, township, progress, writing=False
+        ).plan()
     try:
         with transaction.atomic():
             # One import per county at a time: a second confirm of the same
             # file waits, then finds every row unchanged.
             list(Area.objects.select_for_update().filter(pk=county.pk).values_list("pk"))
-            importer = _IMPORTERS[roster.kind](roster, table, actor, county, township, progress)
+            importer = _IMPORTERS[roster.kind](
+                roster, table, actor, county, township, progress, writing=True
+            )
             result = importer.plan()
             if not result.ok:
                 raise RosterInvalid(result)
@@ -329,6 +340,14 @@ def parse_id(number: str, today: datetime.date) -> IdNumber:
 _MMSEG = mmseg.seg if PHRASES_DICT else None
 
 
+def _seal_and_spell(
+    numbers: list[str], names: list[str]
+) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """In the head-start child: each number encrypted, each name spelt."""
+    sealed = dict(zip(numbers, crypto.encrypt_many(numbers), strict=True))
+    return sealed, dict(zip(names, pinyin_keys_many(names), strict=True))
+
+
 def pinyin_keys_many(names: Sequence[str]) -> list[tuple[str, str]]:
     """``teams.names.pinyin_keys`` for many names at once.
 
@@ -390,6 +409,13 @@ class New:
         self.values = values
         self.pk: int | None = None
 
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> New:
+        """A row to insert with these values (the dict itself, not a copy)."""
+        new = cls.__new__(cls)
+        new.values, new.pk = values, None
+        return new
+
 
 class Record(dict):
     """An existing row read with ``values()``, with attribute access: much
@@ -419,6 +445,29 @@ def records(queryset: models.QuerySet, *fields: str, **renamed: str) -> list[Rec
 
 
 Target = Record | New
+_CADRE_SEALED = ("id_number_enc", "phone_enc")
+
+
+class _Unsealed(str):
+    """A personal number of a new row, still to be encrypted (``seal``).
+
+    Neither database driver will write one: a number that missed its
+    encryption fails the import instead of being stored in the clear."""
+
+    __slots__ = ()
+
+
+def _refuse_unsealed(value: _Unsealed) -> Any:
+    raise TypeError("a personal number was about to be written unencrypted")
+
+
+class _RefuseUnsealed(psycopg.adapt.Dumper):
+    def dump(self, obj: _Unsealed) -> bytes:
+        return _refuse_unsealed(obj)
+
+
+psycopg.adapters.register_dumper(_Unsealed, _RefuseUnsealed)
+sqlite3.register_adapter(_Unsealed, _refuse_unsealed)
 
 
 def _set_phone(record: Record, phone: str, digest: str) -> None:
@@ -443,8 +492,14 @@ class _Importer:
         county: Area,
         township: Area | None,
         progress: Progress | None,
+        *,
+        writing: bool,
     ) -> None:
         self.roster = roster
+        self.writing = writing
+        self.ahead: forked.Pending | None = None  # ``head_start``
+        self.sealed_ahead: dict[str, str] = {}
+        self.spelt_ahead: dict[str, tuple[str, str]] = {}
         self.table = table
         self.actor = actor
         self.county = county
@@ -454,9 +509,7 @@ class _Importer:
         self.result = CheckResult(kind=roster.kind, total_rows=len(table.rows))
         self.rows: list[_Row] = []
         self.touched: dict[type[models.Model], set[int]] = defaultdict(set)
-        # (row to insert, "id_number" or "phone", the number): encrypted in one batch
-        self.numbers: list[tuple[New, str, str, str]] = []
-        self.named: list[New] = []  # new cadres, whose pinyin keys are filled on writing
+        self.sealed: set[str] = set()  # the ``<name>_enc`` columns of new rows (``seal``)
         self.password_pool: list[str] = []
 
     # -- bookkeeping
@@ -495,14 +548,17 @@ class _Importer:
         """Normalise every cell, column by column; cell errors go to the result.
 
         Columns of repeated values (choices, dates, units, townships) are
-        normalised once per distinct value."""
+        normalised once per distinct value; each row's values are then one
+        dict built in one go, the bad cells left out."""
         rows = [_Row(number) for number, _ in self.table.rows]
         self.rows = rows
         by_number = {row.number: row for row in rows}
-        for error in self.table.errors:  # formulas
+        formulas = []
+        for error in self.table.errors:  # formulas: that error only, no value
             row = by_number.get(error["row"])
             if row is not None:
                 self.error(row, error["column"], error["message"])
+                formulas.append((row, error["column"]))
         for number in self.table.footer_rows:
             self.result.warnings.append(
                 {
@@ -511,47 +567,30 @@ class _Importer:
                     "message": "这一行是表尾（填表人、合计等），不是一条记录，没有导入",
                 }
             )
-        raw_rows = [raw for _, raw in self.table.rows]
-        for pos, column in enumerate(self.roster.columns):
-            header = column.header
-            if not self.table.has(header):
+        if not rows:
+            return
+        cells_by_column = list(zip(*(raw for _, raw in self.table.rows), strict=True))
+        headers, columns = [], []
+        failures: list[tuple[int, str, str]] = []  # (row index, header, message)
+        for column, cells in zip(self.roster.columns, cells_by_column, strict=True):
+            if not self.table.has(column.header):
                 continue
-            normalise = _normaliser(column)
-            blank = column.default if column.default is not None else None
-            if blank is None and column.kind in _TEXT_KINDS:
-                blank = ""
-            # Cells already marked (formulas) keep that error only.
-            marked = {id(row) for row in rows if header in row.bad}
-            unique = column.kind in (ID_NUMBER, MOBILE) or header.endswith("姓名")
-            memo: dict[Any, tuple[Any, str]] = {}
-            for row, raw in zip(rows, raw_rows, strict=True):
-                cell = raw[pos]
-                if unique:  # names, ID and phone numbers: each cell on its own
-                    try:
-                        value, message = normalise(cell), ""
-                    except CellError as exc:
-                        value, message = None, exc.message
-                    else:
-                        if value is None or value == "":
-                            value, message = (
-                                (None, REQUIRED_MESSAGE) if column.required else (blank, "")
-                            )
-                        elif column.kind == TEXT and len(value) > column.max_length:
-                            value, message = None, f"不能超过{column.max_length}个字"
-                else:  # repeated values (choices, dates, units...) are normalised once each
-                    key = cell if cell.__class__ is str else (cell.__class__, cell)
-                    outcome = memo.get(key)
-                    if outcome is None:
-                        outcome = memo[key] = _normalise_cell(column, normalise, cell, blank)
-                    value, message = outcome
-                if marked and id(row) in marked:
-                    continue
-                if message:
-                    self.error(row, header, message)
-                else:
-                    row.values[header] = value
-            if column.kind == ID_NUMBER:
-                self._check_ids(header)
+            values, failed = _clean_column(column, cells)
+            headers.append(column.header)
+            columns.append(values)
+            failures += [(index, column.header, message) for index, message in failed]
+        for row, values in zip(rows, zip(*columns, strict=True), strict=True):
+            row.values = dict(zip(headers, values, strict=True))
+        for row, header in formulas:
+            row.values.pop(header, None)
+        for index, header, message in failures:
+            row = rows[index]
+            row.values.pop(header, None)
+            if header not in row.bad:  # a formula cell keeps that error only
+                self.error(row, header, message)
+        for column in self.roster.columns:
+            if column.kind == ID_NUMBER and self.table.has(column.header):
+                self._check_ids(column.header)
 
     def _check_ids(self, header: str) -> None:
         today = self.today
@@ -622,24 +661,61 @@ class _Importer:
         )
 
     def personal_number(self, new: New, name: str, kind: str, number: str, digest: str) -> None:
-        """The hash and mask now; the encrypted copy in one batch when writing."""
+        """The hash and mask now; the encrypted copy when writing (``seal``)."""
         new.values[f"{name}_hash"] = digest
         mask = crypto.mask_id_number if kind == "id" else crypto.mask_phone
         new.values[f"{name}_masked"] = mask(number) if number else ""
-        new.values[f"{name}_enc"] = ""
-        if number:
-            self.numbers.append((new, name, kind, number))
+        new.values[f"{name}_enc"] = _Unsealed(number) if number else ""
+        self.sealed.add(f"{name}_enc")
 
-    def encrypt_numbers(self) -> None:
-        tokens = crypto.encrypt_many([number for _, _, _, number in self.numbers])
-        for (new, name, _, _), token in zip(self.numbers, tokens, strict=True):
-            new.values[f"{name}_enc"] = token
-        self.numbers = []
+    def head_start(self, numbers: Iterable[str], names: Iterable[str]) -> None:
+        """When applying: the encrypted copies of ``numbers`` and the pinyin of
+        ``names`` computed in a forked child, on the second core, while this
+        process decides the rows (only writing needs them). Whatever the child
+        did not cover (or if it failed) is computed here when writing."""
+        if not self.writing:
+            return
+        numbers, names = sorted(set(numbers)), sorted(set(names))
+        if len(numbers) + len(names) >= HEAD_START_FROM:
+            self.ahead = forked.start(_seal_and_spell, numbers, names)
 
-    def fill_pinyin(self) -> None:
-        keys = pinyin_keys_many([new.values["name"] for new in self.named])
-        for new, (full, initials) in zip(self.named, keys, strict=True):
-            new.values["name_pinyin"], new.values["name_initials"] = full, initials
+    def collect_head_start(self) -> None:
+        if self.ahead is None:
+            return
+        pending, self.ahead = self.ahead, None
+        with suppress(forked.ChildFailed):
+            self.sealed_ahead, self.spelt_ahead = pending.result()
+
+    def seal(self, rows: Sequence[New]) -> None:
+        """The personal numbers of new rows encrypted, a chunk at a time
+        (``insert_many`` calls it while the chunk before is being stored)."""
+        self.collect_head_start()
+        ahead = self.sealed_ahead
+        pending = []
+        for new in rows:
+            values = new.values
+            for column in self.sealed:
+                number = values.get(column)
+                if number.__class__ is _Unsealed:
+                    token = ahead.pop(number, None)  # each token used once
+                    if token is None:
+                        pending.append((values, column))
+                    else:
+                        values[column] = token
+        tokens = crypto.encrypt_many([values[column] for values, column in pending])
+        for (values, column), token in zip(pending, tokens, strict=True):
+            values[column] = token
+
+    def prepare_cadres(self, rows: Sequence[New]) -> None:
+        """New cadres before writing: numbers encrypted, names spelt in pinyin."""
+        self.seal(rows)
+        spelt = self.spelt_ahead
+        names = [new.values["name"] for new in rows]
+        missing = [name for name in names if name not in spelt]
+        if missing:
+            spelt.update(zip(missing, pinyin_keys_many(missing), strict=True))
+        for new, name in zip(rows, names, strict=True):
+            new.values["name_pinyin"], new.values["name_initials"] = spelt[name]
 
     # -- areas shared by the villages, cadres and households rosters
     def load_areas(self) -> None:
@@ -798,14 +874,16 @@ class _Importer:
     def new_account(self, phone: str, name: str) -> New:
         """An account named by the mobile number: role cadre, no scope, no usable
         password until the township office issues an activation code."""
-        user = New(
-            username=phone,
-            role=_CADRE_ROLE,
-            full_name=name,
-            password=self.unusable_password(),
-            is_active=True,
-            is_staff=False,
-            is_superuser=False,
+        user = New.of(
+            {
+                "username": phone,
+                "role": _CADRE_ROLE,
+                "full_name": name,
+                "password": self.unusable_password(),
+                "is_active": True,
+                "is_staff": False,
+                "is_superuser": False,
+            }
         )
         self.new_users.append(user)
         return user
@@ -831,26 +909,33 @@ class _Importer:
         self, row: _Row, id_header: str, id_hash: str, name: str, phone: str, unit: Target
     ) -> New:
         parsed = row.ids[id_header]
-        cadre = New(
-            county_id=self.county.pk,
-            name=name,
-            sex=parsed.sex,
-            birth_date=parsed.birth_date,
-            post="",
-            rank="",
-            education="",
-            major="",
-            political_status="",
-            agri_major=False,
-            rural_experience=False,
-            prior_poverty_service=False,
+        number = parsed.number
+        # What ``personal_number`` does, for both numbers in the one dict.
+        self.sealed.update(_CADRE_SEALED)
+        return New.of(
+            {
+                "county_id": self.county.pk,
+                "name": name,
+                "sex": parsed.sex,
+                "birth_date": parsed.birth_date,
+                "post": "",
+                "rank": "",
+                "education": "",
+                "major": "",
+                "political_status": "",
+                "agri_major": False,
+                "rural_experience": False,
+                "prior_poverty_service": False,
+                "id_number_hash": id_hash,
+                "id_number_masked": crypto.mask_id_number(number),
+                "id_number_enc": _Unsealed(number),
+                "phone_hash": self.phone_hashes[phone],
+                "phone_masked": crypto.mask_phone(phone) if phone else "",
+                "phone_enc": _Unsealed(phone) if phone else "",
+                "unit_id": unit,  # linked: resolved to its id when written
+                "user_id": self.new_account(phone, name),
+            }
         )
-        self.personal_number(cadre, "id_number", "id", parsed.number, id_hash)
-        self.personal_number(cadre, "phone", "phone", phone, self.phone_hashes[phone])
-        self.link(cadre, "unit_id", unit)
-        self.link(cadre, "user_id", self.new_account(phone, name))
-        self.named.append(cadre)
-        return cadre
 
     # -- scope, after writing
     def recheck_scope(self) -> None:
@@ -868,6 +953,44 @@ class _Importer:
                     raise RosterError(
                         "导入的数据超出了您的管辖范围，已全部撤销，没有写入任何内容。"
                     )
+
+
+def _clean_column(column: Column, cells: Sequence[Any]) -> tuple[list[Any], list[tuple[int, str]]]:
+    """A column's cells normalised, and its bad cells as (index, message).
+
+    Names, ID and phone numbers are normalised cell by cell; any other column
+    once per distinct value (choices, dates, units, townships repeat)."""
+    normalise = _normaliser(column)
+    blank = column.default
+    if blank is None and column.kind in _TEXT_KINDS:
+        blank = ""
+    if column.kind in (ID_NUMBER, MOBILE) or column.header.endswith("姓名"):
+        try:
+            values = list(map(normalise, cells))
+        except CellError:
+            values = None
+        if values is not None:
+            long = column.kind == TEXT and max(map(len, values), default=0) > column.max_length
+            if not long and all(values):  # the common case: nothing blank, nothing too long
+                return values, []
+        outcomes = [_normalise_cell(column, normalise, cell, blank) for cell in cells]
+    else:
+        kinds = set(map(type, cells))
+        # 1, 1.0 and True are equal keys: values of other types are keyed with their type.
+        keys = (
+            cells
+            if kinds <= {str}
+            else [c if c.__class__ is str else (c.__class__, c) for c in cells]
+        )
+        memo = {
+            key: _normalise_cell(column, normalise, cell, blank)
+            for key, cell in dict(zip(keys, cells, strict=True)).items()  # each value once
+        }
+        outcomes = list(map(memo.__getitem__, keys))
+        if not any(message for _, message in memo.values()):
+            return [value for value, _ in outcomes], []
+    failed = [(index, message) for index, (_, message) in enumerate(outcomes) if message]
+    return [value for value, _ in outcomes], failed
 
 
 def _normalise_cell(
@@ -1060,8 +1183,7 @@ class _VillagesImport(_Importer):
 
     def write(self) -> None:
         townships = list(self.new_townships.values())
-        insert_rows(Area, townships)
-        insert_rows(Area, self.new_villages)
+        insert_many([(Area, townships, None), (Area, self.new_villages, None)])
         update_rows(Area, list(self.changed_villages.values()), sorted(self.changed_fields))
         touched = self.touched[Area]
         touched.update(new.pk for new in itertools.chain(townships, self.new_villages))
@@ -1113,6 +1235,19 @@ class _CadresImport(_Importer):
                 "village_id",
             )
         }
+        # The look-ups are done: the child works while the rules below run.
+        known = self.cadres
+        rows = [
+            row.values
+            for row in self.rows
+            if not row.failed and "_hash" in row.values and row.values["_hash"] not in known
+        ]
+        self.head_start(
+            itertools.chain(
+                (v["身份证号"] for v in rows), (v["手机号"] for v in rows if v.get("手机号"))
+            ),
+            (v["姓名"] for v in rows if v.get("姓名")),
+        )
         self.new_teams: dict[int, New] = {}
         self.new_cadres: list[New] = []
         self.changed_cadres: dict[int, Record] = {}
@@ -1124,9 +1259,11 @@ class _CadresImport(_Importer):
         self.unit_links: list[tuple[Record, Target]] = []
         self.account_links: list[tuple[Record, New]] = []
         self.present = [h for h in _CADRE_COLUMNS if self.table.has(h)]
+        decide_row, tick = self.decide_row, self.progress is not None
         for done, row in enumerate(self.rows, start=1):
-            self.tick(done)
-            self.decide_row(row)
+            if tick:
+                self.tick(done)
+            decide_row(row)
 
     def decide_row(self, row: _Row) -> None:
         values = row.values
@@ -1213,21 +1350,23 @@ class _CadresImport(_Importer):
             row.status = "changed" if changed else "unchanged"
 
     def write(self) -> None:
-        self.encrypt_numbers()
-        self.fill_pinyin()
-        insert_rows(DispatchingUnit, list(self.new_units.values()))
-        insert_rows(User, self.new_users)
+        teams = list(self.new_teams.values())
+        insert_many(
+            [
+                (DispatchingUnit, list(self.new_units.values()), None),
+                (User, self.new_users, None),
+                (Cadre, self.new_cadres, self.prepare_cadres),
+                (Team, teams, None),
+                (Membership, self.new_memberships, None),
+            ]
+        )
         update_rows(User, self.changed_users, ["username"])
-        insert_rows(Cadre, self.new_cadres)
         for cadre, unit in self.unit_links:
             cadre.unit_id = unit.pk
         for cadre, account in self.account_links:
             cadre.user_id = account.pk
         changed = list(self.changed_cadres.values())
         update_rows(Cadre, changed, sorted(self.changed_fields))
-        teams = list(self.new_teams.values())
-        insert_rows(Team, teams)
-        insert_rows(Membership, self.new_memberships)
         update_rows(Membership, self.changed_memberships, ["role", "start_date"])
         self.touched[DispatchingUnit].update(u.pk for u in self.new_units.values())
         self.touched[Cadre].update(c.pk for c in itertools.chain(self.new_cadres, changed))
@@ -1327,8 +1466,7 @@ class _HouseholdsImport(_Importer):
             row.status = "unchanged"
 
     def write(self) -> None:
-        self.encrypt_numbers()
-        insert_rows(Household, self.new_households)
+        insert_many([(Household, self.new_households, self.seal)])
         changed = list(self.changed.values())
         update_rows(Household, changed, sorted(self.changed_fields))
         self.touched[Household].update(h.pk for h in itertools.chain(self.new_households, changed))
@@ -1498,13 +1636,15 @@ class _PairingsImport(_Importer):
         return new
 
     def write(self) -> None:
-        self.encrypt_numbers()
-        self.fill_pinyin()
-        insert_rows(DispatchingUnit, list(self.new_units.values()))
-        insert_rows(User, self.new_users)
         cadres = [known.cadre for known in self.new_cadres.values()]
-        insert_rows(Cadre, cadres)
-        insert_rows(Pairing, self.new_pairings)
+        insert_many(
+            [
+                (DispatchingUnit, list(self.new_units.values()), None),
+                (User, self.new_users, None),
+                (Cadre, cadres, self.prepare_cadres),
+                (Pairing, self.new_pairings, None),
+            ]
+        )
         update_rows(Pairing, self.changed_pairings, ["start_date"])
         self.touched[DispatchingUnit].update(u.pk for u in self.new_units.values())
         self.touched[Cadre].update(c.pk for c in cadres)
@@ -1549,50 +1689,136 @@ def _column_defaults(model: type[models.Model]) -> tuple[list[models.Field], dic
     return fields, defaults
 
 
-def insert_rows(model: type[models.Model], rows: list[New]) -> None:
-    """Insert new rows and set their ``pk``.
+Prepare = Callable[[Sequence[New]], None]
+Batch = tuple[type[models.Model], list[New], Prepare | None]
+_CHUNK = 1000  # rows prepared and sent at a time
 
-    PostgreSQL: ids drawn from the table's sequence in one query, rows sent
-    with COPY. Elsewhere: bulk_create, which returns the ids on SQLite."""
-    if not rows:
+
+def insert_rows(model: type[models.Model], rows: list[New]) -> None:
+    """Insert new rows of one model and set their ``pk``."""
+    insert_many([(model, rows, None)])
+
+
+def insert_many(batches: Sequence[Batch]) -> None:
+    """Insert the new rows of several models and set their ``pk``; a batch's
+    ``prepare`` (when given) is called on each chunk of its rows just before
+    the chunk is written (encryption, pinyin).
+
+    PostgreSQL: every batch's ids drawn from its table's sequence first (two
+    queries in all), so that every link is known before anything is written;
+    then one COPY per batch, pipelined: while PostgreSQL stores a chunk, the
+    next one is prepared here (foreign keys are checked at commit).
+    Elsewhere: batch after batch with bulk_create, which returns the ids on
+    SQLite; batches come in the order their links need."""
+    batches = [batch for batch in batches if batch[1]]
+    if not batches:
         return
-    fields, defaults = _column_defaults(model)
-    keys = [f.attname for f in fields if f.remote_field is not None]
-    for row in rows:
-        values = row.values = {**defaults, **row.values}
-        for key in keys:
-            target = values[key]
-            if target.__class__ is New or target.__class__ is Record:
-                values[key] = target.pk
-    missing = [f.attname for f in fields if f.attname not in rows[0].values]
-    if missing:
-        raise ValueError(f"{model.__name__}: no value for {missing}")
-    meta = model._meta
+    specs = [_InsertSpec(model) for model, _, _ in batches]
     if connection.vendor != "postgresql":
-        objs = [model(**row.values) for row in rows]
-        model._default_manager.bulk_create(objs, batch_size=500)
-        for row, obj in zip(rows, objs, strict=True):
-            row.pk = obj.pk
+        for (model, rows, prepare), spec in zip(batches, specs, strict=True):
+            if prepare is not None:
+                prepare(rows)
+            objs = [model(**values) for values in spec.complete(rows)]
+            model._default_manager.bulk_create(objs, batch_size=500)
+            for row, obj in zip(rows, objs, strict=True):
+                row.pk = obj.pk
         return
-    quote = connection.ops.quote_name
-    attnames = [f.attname for f in fields]
-    columns = ", ".join([quote(meta.pk.column)] + [quote(f.column) for f in fields])
-    with connection.cursor() as cursor:
-        # The sequence's name first: in the SELECT list pg_get_serial_sequence
-        # would run once per row (ten times slower than the ids themselves).
-        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
-        (sequence,) = cursor.fetchone()
-        cursor.execute(
-            "SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)",
-            [sequence, len(rows)],
-        )
-        for row, pk in zip(rows, cursor.fetchone()[0], strict=True):
+    chunks = [
+        (index, chunk)
+        for index, (_, rows, _) in enumerate(batches)
+        for chunk in _chunks(rows, _CHUNK)
+    ]
+
+    def ready(position: int) -> list[tuple]:
+        index, chunk = chunks[position]
+        prepare = batches[index][2]
+        if prepare is not None:
+            prepare(chunk)
+        take = specs[index].take
+        return [
+            (row.pk, *take(values))
+            for row, values in zip(chunk, specs[index].complete(chunk), strict=True)
+        ]
+
+    # COPY goes to psycopg's own cursor: its errors are turned into Django's here.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        _draw_ids(cursor, batches)
+        opened: Any = None  # the open COPY (its context manager)
+        current = -1
+        try:
+            upcoming = ready(0)
+            for position, (index, _) in enumerate(chunks):
+                if index != current:
+                    if opened is not None:
+                        opened.__exit__(None, None, None)  # PostgreSQL has stored it all
+                    opened = cursor.cursor.copy(specs[index].copy_sql)
+                    write = opened.__enter__().write_row
+                    current = index
+                for values in upcoming:
+                    write(values)
+                # The next chunk is prepared while PostgreSQL stores this one.
+                upcoming = ready(position + 1) if position + 1 < len(chunks) else []
+            opened, finishing = None, opened
+            finishing.__exit__(None, None, None)
+        except BaseException:
+            if opened is not None:
+                opened.__exit__(*sys.exc_info())
+            raise
+
+
+class _InsertSpec:
+    """How new rows of a model are completed and written."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        self.fields, self.defaults = _column_defaults(model)
+        self.links = [f.attname for f in self.fields if f.remote_field is not None]
+        self.take = operator.itemgetter(*[f.attname for f in self.fields])
+        meta, quote = model._meta, connection.ops.quote_name
+        columns = ", ".join([quote(meta.pk.column)] + [quote(f.column) for f in self.fields])
+        self.copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+        self.checked = False
+
+    def complete(self, rows: Sequence[New]) -> Iterator[dict[str, Any]]:
+        """Each row's values with the defaults of the columns it does not name
+        and its links (rows new or existing) resolved to ids."""
+        defaults, links = self.defaults, self.links
+        for row in rows:
+            values = row.values = {**defaults, **row.values}
+            for key in links:
+                target = values[key]
+                if target.__class__ is New or target.__class__ is Record:
+                    values[key] = target.pk
+            if not self.checked:
+                missing = [f.attname for f in self.fields if f.attname not in values]
+                if missing:
+                    raise ValueError(f"{self.model.__name__}: no value for {missing}")
+                self.checked = True
+            yield values
+
+
+def _draw_ids(cursor: Any, batches: Sequence[Batch]) -> None:
+    """Ids for every new row, from the tables' sequences: two queries. The
+    sequences' names come first: inside the id query, pg_get_serial_sequence
+    would run once per row (ten times slower than the ids themselves)."""
+    models_by_table = {model._meta.db_table: model for model, _, _ in batches}
+    tables = list(models_by_table)
+    cursor.execute(
+        "SELECT t, pg_get_serial_sequence(t, c) FROM unnest(%s::text[], %s::text[]) AS s(t, c)",
+        [tables, [models_by_table[t]._meta.pk.column for t in tables]],
+    )
+    sequences = dict(cursor.fetchall())
+    draws = " UNION ALL ".join(
+        ["SELECT %s, ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s))"]
+        * len(batches)
+    )
+    params: list[Any] = []
+    for index, (model, rows, _) in enumerate(batches):
+        params += [index, sequences[model._meta.db_table], len(rows)]
+    cursor.execute(draws, params)
+    for index, ids in cursor.fetchall():
+        for row, pk in zip(batches[index][1], ids, strict=True):
             row.pk = pk
-        take = operator.itemgetter(*attnames)
-        with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            write = copy.write_row
-            for row in rows:
-                write((row.pk, *take(row.values)))
 
 
 def update_rows(model: type[models.Model], rows: list[Record], fields: list[str]) -> None:
@@ -1623,7 +1849,7 @@ def update_rows(model: type[models.Model], rows: list[Record], fields: list[str]
     create = f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS SELECT {pk}, {columns} FROM {table} WITH NO DATA"  # noqa: S608
     update = f"UPDATE {table} AS t SET {assignments} FROM {temp} AS u WHERE t.{pk} = u.{pk}"  # noqa: S608
     attnames = [f.attname for f in targets]
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.execute(create)
         with cursor.cursor.copy(f"COPY {temp} FROM STDIN") as copy:
             for row in rows:

@@ -9,7 +9,7 @@ import random
 
 import openpyxl
 import pytest
-from django.db import IntegrityError, connection
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from stdnum.cn import ric
@@ -160,14 +160,15 @@ def test_other_rosters_queries_do_not_grow_with_rows(world):
 
 
 def test_a_database_conflict_rolls_everything_back(world, monkeypatch):
-    real = importers.insert_rows
+    """The database refuses a row while it is written (here a check
+    constraint, as a conflicting concurrent change would): nothing stays."""
+    real = importers._CadresImport.prepare_cadres
 
-    def failing(model, rows):
-        if model is Cadre:
-            raise IntegrityError("duplicate key")
-        return real(model, rows)
+    def spoiled(self, rows):
+        real(self, rows)
+        rows[-1].values["sex"] = "?"
 
-    monkeypatch.setattr(importers, "insert_rows", failing)
+    monkeypatch.setattr(importers._CadresImport, "prepare_cadres", spoiled)
     with pytest.raises(RosterError) as caught:
         run(world, "cadres", roster_file("cadres", [cadre(派出单位="县新单位")]), apply=True)
     assert "没有写入任何内容" in caught.value.message
@@ -176,6 +177,15 @@ def test_a_database_conflict_rolls_everything_back(world, monkeypatch):
 
     assert not DispatchingUnit.objects.filter(name="县新单位").exists()
     assert not User.objects.filter(role="cadre").exclude(username="cadre").exists()
+
+
+def test_a_personal_number_is_never_written_unencrypted(world, monkeypatch):
+    """Encryption is done chunk by chunk just before writing; a number that
+    missed it is refused by the database driver, and the import fails whole."""
+    monkeypatch.setattr(importers._CadresImport, "prepare_cadres", lambda self, rows: None)
+    with pytest.raises(TypeError, match="unencrypted"):
+        run(world, "cadres", roster_file("cadres", [cadre()]), apply=True)
+    assert not Cadre.objects.exists()
 
 
 def test_rows_outside_the_importers_scope_roll_the_import_back(world, monkeypatch):
@@ -298,3 +308,72 @@ def test_parse_id_equals_parse_id_number():
             assert str(caught.value) == str(exc)
         else:
             assert parse_id(number, today) == expected
+
+
+# --- The head start: encryption and pinyin in a forked child -------------------------------
+
+NAMES = ["曾国藩", "单雄信", "欧阳修", "张三", "李四", "王五", "赵六", "乐正", "解缙", "区洋"]
+
+
+def _many_cadres() -> list[dict]:
+    return [cadre(姓名=NAMES[i % len(NAMES)]) for i in range(24)]
+
+
+def _assert_stored_as_given(records: list[dict]) -> None:
+    stored = {c.get_number("id_number"): c for c in Cadre.objects.all()}
+    assert len(stored) == len(records)
+    for record in records:
+        found = stored[record["身份证号"]]
+        assert found.get_number("phone") == record["手机号"]
+        assert (found.name_pinyin, found.name_initials) == pinyin_keys(record["姓名"])
+    tokens = list(Cadre.objects.values_list("id_number_enc", flat=True))
+    tokens += list(Cadre.objects.values_list("phone_enc", flat=True))
+    assert all(t.startswith(crypto.PREFIX) for t in tokens) and len(set(tokens)) == len(tokens)
+
+
+def _spy_on_forks(monkeypatch) -> list:
+    from core import forked
+
+    started = []
+    real_start = forked.start
+
+    def spy(fn, *args, **kwargs):
+        started.append(fn)
+        return real_start(fn, *args, **kwargs)
+
+    monkeypatch.setattr(importers, "HEAD_START_FROM", 10)
+    monkeypatch.setattr(importers.forked, "start", spy)
+    return started
+
+
+def test_a_large_import_encrypts_and_spells_in_a_forked_child(world, monkeypatch):
+    started = _spy_on_forks(monkeypatch)
+    records = _many_cadres()
+    result = run(world, "cadres", roster_file("cadres", records), apply=True)
+    assert result.counts["new"] == len(records)
+    assert importers._seal_and_spell in started
+    _assert_stored_as_given(records)
+
+
+def test_a_failed_head_start_is_made_up_when_writing(world, monkeypatch):
+    def crash(numbers, names):
+        raise MemoryError  # the child exits without a result
+
+    monkeypatch.setattr(importers, "HEAD_START_FROM", 10)
+    monkeypatch.setattr(importers, "_seal_and_spell", crash)
+    records = _many_cadres()
+    run(world, "cadres", roster_file("cadres", records), apply=True)
+    _assert_stored_as_given(records)
+
+
+def test_no_head_start_when_checking_or_when_nothing_is_new(world, monkeypatch):
+    started = _spy_on_forks(monkeypatch)
+    records = _many_cadres()
+    data = roster_file("cadres", records)
+    run(world, "cadres", data)
+    assert importers._seal_and_spell not in started
+    run(world, "cadres", data, apply=True)
+    started.clear()
+    assert run(world, "cadres", data, apply=True).counts["unchanged"] == len(records)
+    assert importers._seal_and_spell not in started
+    assert started  # the reader's own fork: the spy sees forks
