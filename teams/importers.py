@@ -942,9 +942,11 @@ class _Importer:
         """NetBox's way: after writing, every touched row must be visible to the
         importer and inside the county (and township) imported for; otherwise
         the whole import rolls back."""
+        # One array per model on PostgreSQL; SQLite takes a bounded IN list.
+        size = MAX_ROWS if connection.vendor == "postgresql" else 5000
         for model, ids in self.touched.items():
             id_list = sorted(ids)
-            for chunk in _chunks(id_list):
+            for chunk in _chunks(id_list, size):
                 queryset = model._default_manager.filter(pk__in=_in(chunk))
                 queryset = queryset.filter(**_AREA_PATHS[model](self.county, self.township))
                 if self.actor is not None:
