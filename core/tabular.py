@@ -177,8 +177,8 @@ def read_grid(data: bytes, *, filename: str, max_bytes: int, max_rows: int) -> G
     if actual == CSV:
         return Grid(CSV, _read_csv(data, row_limit=row_limit))
     if actual == XLSX:
-        payload, formulas = _prepare_xlsx(data)
-        return Grid(XLSX, _read_sandboxed(payload, row_limit=row_limit), formulas)
+        book = _prepare_xlsx(data)
+        return Grid(XLSX, _read_xlsx(book, row_limit=row_limit), book.formulas)
     rows, formulas = _read_sandboxed(data, row_limit=row_limit, reader=_xls_grid)
     return Grid(XLS, rows, formulas)
 
@@ -186,8 +186,26 @@ def read_grid(data: bytes, *, filename: str, max_bytes: int, max_rows: int) -> G
 # --- xlsx: zip checks, XML checks, formulas ---------------------------------------
 
 
-def _prepare_xlsx(data: bytes) -> tuple[bytes, set[tuple[int, int]]]:
-    """Check the zip and its XML, and pack the parts the reader needs again."""
+@dataclass
+class _Workbook:
+    """The parts of a checked .xlsx that the reader needs, its first sheet apart."""
+
+    parts: dict[str, bytes]
+    sheet_name: str
+    sheet: bytes
+    formulas: set[tuple[int, int]]
+
+    def payload(self, sheet: bytes) -> bytes:
+        """The parts packed again (stored: they are inflated already) with ``sheet``."""
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as packed:
+            for name, content in self.parts.items():
+                packed.writestr(name, sheet if name == self.sheet_name else content)
+        return out.getvalue()
+
+
+def _prepare_xlsx(data: bytes) -> _Workbook:
+    """Check the zip and its XML; keep the parts the reader needs."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -231,12 +249,7 @@ def _prepare_xlsx(data: bytes) -> tuple[bytes, set[tuple[int, int]]]:
                 b'<?xml version="1.0" encoding="UTF-8"?>'
                 b'<worksheet xmlns="' + _SPREADSHEET_NS.encode() + b'"><sheetData/></worksheet>'
             )
-    formulas = _formula_cells(sheet)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as packed:
-        for name, content in parts.items():
-            packed.writestr(name, content)
-    return out.getvalue(), formulas
+    return _Workbook(parts, sheet_name, sheet, _formula_cells(sheet))
 
 
 def _check_zip_directory(infos: list[zipfile.ZipInfo]) -> None:
@@ -392,6 +405,17 @@ _TOO_BIG = (
 
 
 def _calamine_grid(payload: bytes, row_limit: int) -> list[list[Any]]:
+    sheet = _first_sheet(payload, row_limit)
+    if sheet is None:
+        return []
+    rows = sheet.to_python(skip_empty_area=False)
+    _fill_merged(rows, _merged_ranges(sheet))
+    return rows
+
+
+def _first_sheet(payload: bytes, row_limit: int) -> Any:
+    """The workbook's first sheet, read; None when it is empty. Its extent is
+    checked (columns, rows) before any cell becomes a Python object."""
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(payload))
         if not workbook.sheet_names:
@@ -405,7 +429,7 @@ def _calamine_grid(payload: bytes, row_limit: int) -> list[list[Any]]:
         raise TableError(_BROKEN) from exc
     end = sheet.end
     if end is None:
-        return []
+        return None
     rows, columns = end[0] + 1, end[1] + 1
     if columns > MAX_COLUMNS:
         raise TableError(
@@ -417,12 +441,96 @@ def _calamine_grid(payload: bytes, row_limit: int) -> list[list[Any]]:
             f"第一个工作表用到了{rows}行，超过了上限（数据不能超过{row_limit - ROW_SLACK}行）。"
             "请分成几个文件上传，并删除表格下方多余的内容。"
         )
-    rows = sheet.to_python(skip_empty_area=False)
+    return sheet
+
+
+def _merged_ranges(sheet: Any) -> list:
     try:
-        merged = sheet.merged_cell_ranges
+        return sheet.merged_cell_ranges or []
     except Exception:  # noqa: BLE001 - a format without merged cells, or unreadable ones
-        merged = None
-    _fill_merged(rows, merged or [])
+        return []
+
+
+# --- Two readers for a large sheet ------------------------------------------------------
+
+SPLIT_FROM = 1024 * 1024  # bytes of sheet XML from which two readers share the sheet
+
+
+def _read_xlsx(book: _Workbook, *, row_limit: int) -> list[list[Any]]:
+    """The first sheet's cells. A large sheet is cut in two between rows and
+    each half read by its own sandboxed child, on the two cores at once;
+    the halves are joined here as one reader would have read the whole."""
+    halves = _split_sheet(book.sheet) if len(book.sheet) >= SPLIT_FROM else None
+    if halves is not None:
+        options = {"setup": _sandbox_child, "expected": (TableError,)}
+        top = forked.start(_calamine_part, book.payload(halves[0]), row_limit, **options)
+        bottom = forked.start(_calamine_part, book.payload(halves[1]), row_limit, **options)
+        try:
+            rows = _join_parts(top.result(), bottom.result())
+        except forked.ChildFailed as exc:
+            raise TableError(_TOO_BIG) from exc
+        finally:
+            top.discard()
+            bottom.discard()
+        if rows is not None:
+            return rows
+    return _read_sandboxed(book.payload(book.sheet), row_limit=row_limit)
+
+
+_SHEET_DATA, _SHEET_DATA_END, _NUMBERED_ROW = b"<sheetData>", b"</sheetData>", b'<row r="'
+
+
+def _split_sheet(sheet: bytes) -> tuple[bytes, bytes] | None:
+    """The sheet as two sheets, the rows before a cut near the middle and the
+    rows after it, each with the rest of the sheet (its columns, merged
+    cells). None when that is not safe: rows that take their number from
+    their place rather than carrying it, a namespace prefix, no rows."""
+    start = sheet.find(_SHEET_DATA)
+    end = sheet.rfind(_SHEET_DATA_END)
+    if start < 0 or end < start:
+        return None
+    body = start + len(_SHEET_DATA)
+    rows = sheet.count(b"<row", body, end)  # inside sheetData only row, c, v, f, is, t, r...
+    if rows < 2 or sheet.count(_NUMBERED_ROW, body, end) != rows:
+        return None
+    cut = sheet.find(_NUMBERED_ROW, (body + end) // 2, end)
+    if cut <= body:
+        return None
+    return sheet[:cut] + sheet[end:], sheet[:body] + sheet[cut:]
+
+
+Part = tuple[tuple[int, int], tuple[int, int], list[list[Any]], list]
+
+
+def _calamine_part(payload: bytes, row_limit: int) -> Part | None:
+    """One half's cells from its first used cell on: (start, end, rows, merged)."""
+    sheet = _first_sheet(payload, row_limit)
+    if sheet is None:
+        return None
+    return sheet.start, sheet.end, sheet.to_python(skip_empty_area=True), _merged_ranges(sheet)
+
+
+def _join_parts(top: Part | None, bottom: Part | None) -> list[list[Any]] | None:
+    """The halves as the whole sheet read at once: rows and columns from A1 to
+    the last used cell, blank cells "". None when the halves overlap (rows out
+    of order): then the sheet is read whole."""
+    parts = [p for p in (top, bottom) if p is not None]
+    if not parts:
+        return []
+    if len(parts) == 2 and parts[1][0][0] <= parts[0][1][0]:
+        return None
+    width = max(end[1] for _, end, _, _ in parts) + 1
+    rows: list[list[Any]] = []
+    for (first_row, first_col), _, part_rows, _ in parts:
+        rows += [[""] * width for _ in range(first_row - len(rows))]
+        if first_col == 0 and all(len(row) == width for row in part_rows[:1]):
+            rows += part_rows
+        else:
+            rows += [[""] * first_col + row for row in part_rows]
+    for row in rows:
+        if len(row) < width:
+            row += [""] * (width - len(row))
+    _fill_merged(rows, parts[0][3])
     return rows
 
 

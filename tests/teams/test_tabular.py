@@ -640,3 +640,117 @@ def test_column_letters():
 def test_a_title_row_repeating_a_header_is_not_the_header():
     table = read(xlsx([["姓名", "姓名"], ["姓名", "身份证号"], ["张三", "1"]]))
     assert table.header_row == 2 and table.rows == [(3, ["张三", "1", None, None])]
+
+
+# --- A large sheet read by two children ---------------------------------------------------
+
+
+def _grid(data: bytes, filename: str = "roster.xlsx") -> list[list]:
+    return tabular.read_grid(data, filename=filename, max_bytes=10 * MB, max_rows=1000).rows
+
+
+@pytest.fixture
+def readers(monkeypatch) -> list:
+    """Every sheet is split when it can be (SPLIT_FROM 0); the children's functions, listed."""
+    from core import forked
+
+    started = []
+    real = forked.start
+
+    def spy(fn, *args, **kwargs):
+        started.append(fn)
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(tabular.forked, "start", spy)
+    monkeypatch.setattr(tabular, "SPLIT_FROM", 0)
+    return started
+
+
+def _whole(data: bytes, monkeypatch, filename: str = "roster.xlsx") -> list[list]:
+    with monkeypatch.context() as m:
+        m.setattr(tabular, "SPLIT_FROM", 1 << 40)
+        return _grid(data, filename)
+
+
+def _workbook_with_shapes() -> bytes:
+    """Shared strings, a title row, dates and numbers, a merged township
+    column across the middle, blank rows at the middle, the second half
+    starting further right and running wider."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["开台旗驻村干部花名册"])
+    ws.append(["乡镇", "姓名", "身份证号", "开始日期", "人数"])
+    for i in range(60):
+        ws.append(
+            [
+                "甲镇" if i == 0 else None,
+                f"干部{i}",
+                f"15052319800101{i:04d}",
+                datetime.date(2021, 3, 1),
+                i,
+            ]
+        )
+    ws.merge_cells("A3:A62")
+    for _ in range(5):
+        ws.append([])
+    for i in range(60):
+        ws.append([None, None, f"后{i}", None, i, "备注" if i % 7 == 0 else None])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("shape", ["shapes", "roster", "libreoffice"])
+def test_two_readers_read_what_one_reads(readers, monkeypatch, shape):
+    data = {
+        "shapes": _workbook_with_shapes,
+        "roster": lambda: xlsx(
+            [["姓名", "身份证号"]] + [[f"张{i}", f"1505231980{i:08d}"] for i in range(300)]
+        ),
+        "libreoffice": lambda: (FIXTURES / "cadres.xlsx").read_bytes(),
+    }[shape]()
+    split = _grid(data)
+    assert readers.count(tabular._calamine_part) == 2
+    assert split == _whole(data, monkeypatch)
+
+
+def test_the_merged_value_reaches_across_the_cut(readers):
+    rows = _grid(_workbook_with_shapes())
+    assert [row[0] for row in rows[2:62]] == ["甲镇"] * 60
+    assert rows[70][2:5] == ["后3", "", 3]
+
+
+def test_a_sheet_whose_rows_carry_no_numbers_is_read_whole(readers, monkeypatch):
+    body = b"".join(
+        b"<row>" + inline("A1", f"行{i}").replace(b' r="A1"', b"") + b"</row>" for i in range(50)
+    )
+    data = package({"xl/worksheets/sheet1.xml": SHEET_OPEN + body + SHEET_CLOSE})
+    rows = _grid(data)
+    assert tabular._calamine_part not in readers
+    assert [row[0] for row in rows] == [f"行{i}" for i in range(50)]
+
+
+def test_rows_out_of_order_are_read_whole_after_all(readers, monkeypatch):
+    order = [*range(30, 60), *range(1, 30)]
+    body = b"".join(
+        f'<row r="{r}">'.encode() + inline(f"A{r}", f"行{r}") + b"</row>" for r in order
+    )
+    data = package({"xl/worksheets/sheet1.xml": SHEET_OPEN + body + SHEET_CLOSE})
+    rows = _grid(data)
+    assert readers.count(tabular._calamine_part) == 2 and tabular._calamine_grid in readers
+    assert rows == _whole(data, monkeypatch)
+    assert [row[0] for row in rows] == [f"行{r}" for r in range(1, 60)]
+
+
+def test_a_far_cell_in_the_second_half_is_refused_as_before(readers, monkeypatch):
+    body = b"".join(
+        f'<row r="{r}">'.encode() + inline(f"A{r}", "x") + b"</row>" for r in range(1, 40)
+    )
+    body += b'<row r="1048576">' + inline("XFD1048576", "x") + b"</row>"
+    data = package({"xl/worksheets/sheet1.xml": SHEET_OPEN + body + SHEET_CLOSE})
+    with pytest.raises(TableError) as split:
+        _grid(data)
+    assert readers.count(tabular._calamine_part) == 2
+    with pytest.raises(TableError) as whole:
+        _whole(data, monkeypatch)
+    assert split.value.message == whole.value.message
