@@ -1750,7 +1750,7 @@ def insert_many(batches: Sequence[Batch]) -> None:
         opened: Any = None  # the open COPY (its context manager)
         current = -1
         try:
-            upcoming = ready(0)
+            prepared = {0: ready(0)}
             for position, (index, _) in enumerate(chunks):
                 if index != current:
                     if opened is not None:
@@ -1758,10 +1758,19 @@ def insert_many(batches: Sequence[Batch]) -> None:
                     opened = cursor.cursor.copy(specs[index].copy_sql)
                     write = opened.__enter__().write_row
                     current = index
-                for values in upcoming:
+                for values in prepared.pop(position):
                     write(values)
-                # The next chunk is prepared while PostgreSQL stores this one.
-                upcoming = ready(position + 1) if position + 1 < len(chunks) else []
+                # The next chunk is prepared while PostgreSQL stores this one; at
+                # the end of a table, every chunk of the next one, while
+                # PostgreSQL catches up before the table's COPY can end.
+                ahead = position + 1
+                while ahead < len(chunks) and ahead not in prepared:
+                    prepared[ahead] = ready(ahead)
+                    if chunks[ahead][0] == index:
+                        break
+                    if ahead + 1 < len(chunks) and chunks[ahead + 1][0] != chunks[ahead][0]:
+                        break
+                    ahead += 1
             opened, finishing = None, opened
             finishing.__exit__(None, None, None)
         except BaseException:
