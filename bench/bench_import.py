@@ -13,7 +13,7 @@ Measured in the same run, on the same file:
     ``check_roster`` followed by ``apply_roster``, and a re-upload of the same
     file (every row unchanged).
 
-Each timing is the best of five rounds (three for (a)), each run rolled back;
+Each timing is the best of ten rounds (three for (a)), each run rolled back;
 the three are interleaved round by round so that they see the same machine
 (this one is shared: absolute times drift, ratios in one run hold).
 BENCH_SKIP_A=1 leaves (a) out. Targets (issue
@@ -64,7 +64,7 @@ SAMPLE = 1_000  # rows given to django-import-export, scaled to ROWS
 TOWNSHIPS = 12
 VILLAGES = 254
 UNITS = 89
-REPEAT = 5
+REPEAT = 10  # this machine's speed drifts from run to run: the best of many rounds
 A_REPEAT = 3  # django-import-export is slow: three rounds of it
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
