@@ -77,15 +77,7 @@ class AttendanceAPIView(GenericAPIView):
         if isinstance(exc, DjangoValidationError):
             exc = exceptions.ValidationError(django_error_detail(exc))
         if isinstance(exc, exceptions.PermissionDenied | DjangoPermissionDenied):
-            user = getattr(self.request, "user", None)
-            if user is not None and user.is_authenticated:
-                with transaction.atomic():
-                    audit.record(
-                        action=AuditAction.PERMISSION_DENIED,
-                        request=self.request,
-                        success=False,
-                        detail={"path": self.request.path[:200], "method": self.request.method},
-                    )
+            audit.record_refusal(self.request)
         return super().handle_exception(exc)
 
 

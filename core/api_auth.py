@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -19,7 +18,6 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
 from core import audit
-from core.choices import AuditAction
 
 
 def token_lifetime() -> datetime.timedelta:
@@ -66,12 +64,5 @@ class AuditedRefusals:
     their own refusals.)"""
 
     def permission_denied(self, request, message=None, code=None):
-        if request.user and request.user.is_authenticated:
-            with transaction.atomic():
-                audit.record(
-                    action=AuditAction.PERMISSION_DENIED,
-                    request=request,
-                    success=False,
-                    detail={"path": request.path[:200], "method": request.method},
-                )
+        audit.record_refusal(request)
         super().permission_denied(request, message=message, code=code)

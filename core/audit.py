@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 
+from .choices import AuditAction
 from .models import AuditLog
 from .net import client_ip
 
@@ -67,3 +68,18 @@ def record(
         entry.object_repr = clean_text(obj)
     entry.save(force_insert=True)
     return entry
+
+
+def record_refusal(request) -> None:
+    """A refusal of a logged-in user (a 403 page, an API call the permissions
+    refuse) as an audit row of a failed action, in its own transaction."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return
+    with transaction.atomic():
+        record(
+            action=AuditAction.PERMISSION_DENIED,
+            request=request,
+            success=False,
+            detail={"path": request.path[:200], "method": request.method},
+        )

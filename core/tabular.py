@@ -523,8 +523,8 @@ def _join_parts(top: Part | None, bottom: Part | None) -> list[list[Any]] | None
     rows: list[list[Any]] = []
     for (first_row, first_col), _, part_rows, _ in parts:
         rows += [[""] * width for _ in range(first_row - len(rows))]
-        if first_col == 0 and all(len(row) == width for row in part_rows[:1]):
-            rows += part_rows
+        if first_col == 0:
+            rows += part_rows  # widened below where the other half is wider
         else:
             rows += [[""] * first_col + row for row in part_rows]
     for row in rows:

@@ -191,12 +191,5 @@ def audit_log_export(request):
 
 def permission_denied(request, exception=None):
     """403 page; the refusal is an audit row (a failed action)."""
-    if getattr(request, "user", None) is not None and request.user.is_authenticated:
-        with transaction.atomic():
-            audit.record(
-                action=AuditAction.PERMISSION_DENIED,
-                request=request,
-                success=False,
-                detail={"path": request.path[:200], "method": request.method},
-            )
+    audit.record_refusal(request)
     return render(request, "403.html", status=403)

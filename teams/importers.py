@@ -447,7 +447,11 @@ def records(queryset: models.QuerySet, *fields: str, **renamed: str) -> list[Rec
 
 
 Target = Record | New
-_CADRE_SEALED = ("id_number_enc", "phone_enc")
+# A personal number's columns: its keyed hash, its masked and encrypted copies.
+_NUMBER_COLUMNS = {
+    name: (f"{name}_hash", f"{name}_masked", f"{name}_enc")
+    for name in ("id_number", "phone", "head_id_number")
+}
 
 
 class _Unsealed(str):
@@ -664,11 +668,13 @@ class _Importer:
 
     def personal_number(self, new: New, name: str, kind: str, number: str, digest: str) -> None:
         """The hash and mask now; the encrypted copy when writing (``seal``)."""
-        new.values[f"{name}_hash"] = digest
+        hashed, masked, sealed = _NUMBER_COLUMNS[name]
+        values = new.values
+        values[hashed] = digest
         mask = crypto.mask_id_number if kind == "id" else crypto.mask_phone
-        new.values[f"{name}_masked"] = mask(number) if number else ""
-        new.values[f"{name}_enc"] = _Unsealed(number) if number else ""
-        self.sealed.add(f"{name}_enc")
+        values[masked] = mask(number) if number else ""
+        values[sealed] = _Unsealed(number) if number else ""
+        self.sealed.add(sealed)
 
     def head_start(self, numbers: Iterable[str], names: Iterable[str]) -> None:
         """When applying: the encrypted copies of ``numbers`` and the pinyin of
@@ -911,10 +917,7 @@ class _Importer:
         self, row: _Row, id_header: str, id_hash: str, name: str, phone: str, unit: Target
     ) -> New:
         parsed = row.ids[id_header]
-        number = parsed.number
-        # What ``personal_number`` does, for both numbers in the one dict.
-        self.sealed.update(_CADRE_SEALED)
-        return New.of(
+        cadre = New.of(
             {
                 "county_id": self.county.pk,
                 "name": name,
@@ -928,16 +931,13 @@ class _Importer:
                 "agri_major": False,
                 "rural_experience": False,
                 "prior_poverty_service": False,
-                "id_number_hash": id_hash,
-                "id_number_masked": crypto.mask_id_number(number),
-                "id_number_enc": _Unsealed(number),
-                "phone_hash": self.phone_hashes[phone],
-                "phone_masked": crypto.mask_phone(phone) if phone else "",
-                "phone_enc": _Unsealed(phone) if phone else "",
                 "unit_id": unit,  # linked: resolved to its id when written
                 "user_id": self.new_account(phone, name),
             }
         )
+        self.personal_number(cadre, "id_number", "id", parsed.number, id_hash)
+        self.personal_number(cadre, "phone", "phone", phone, self.phone_hashes[phone])
+        return cadre
 
     # -- scope, after writing
     def recheck_scope(self) -> None:

@@ -591,14 +591,7 @@ def account_activate(*, username: str, code: str, password: str, request=None) -
     ip = client_ip(request) if request is not None else None
     if _activation_failures(username, ip) >= ACTIVATION_MAX_FAILURES:
         with transaction.atomic():
-            audit.record(
-                action=AuditAction.LOGIN_FAILED,
-                actor=None,
-                request=request,
-                username=username,
-                success=False,
-                detail={"what": ACTIVATION_WHAT, "reason": "locked"},
-            )
+            _activation_refused(request, username, "locked")
         minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
         raise ValidationError(ACTIVATION_LOCKED, params={"minutes": minutes})
     password_error: ValidationError | None = None
@@ -617,24 +610,13 @@ def account_activate(*, username: str, code: str, password: str, request=None) -
             or (user.activation_expires_at <= timezone.now())
         )
         if user is None or not stored or expired or not matches:
-            reason = (
-                "no_account"
-                if user is None
-                else "no_code"
-                if not stored
-                else "expired"
-                if expired
-                else "wrong_code"
-            )
-            audit.record(
-                action=AuditAction.LOGIN_FAILED,
-                actor=None,
-                request=request,
-                username=username,
-                success=False,
-                obj=user,
-                detail={"what": ACTIVATION_WHAT, "reason": reason},
-            )
+            if user is None:
+                reason = "no_account"
+            elif not stored:
+                reason = "no_code"
+            else:
+                reason = "expired" if expired else "wrong_code"
+            _activation_refused(request, username, reason, user)
             if _activation_failures(username, ip) >= ACTIVATION_MAX_FAILURES:
                 audit.record(
                     action=AuditAction.LOCKED_OUT,
@@ -675,6 +657,19 @@ def account_activate(*, username: str, code: str, password: str, request=None) -
     if user is None:
         raise ValidationError(ACTIVATION_FAILED)
     return user
+
+
+def _activation_refused(request, username: str, reason: str, user: User | None = None) -> None:
+    """The audit row of a refused activation (counted by ``_activation_failures``)."""
+    audit.record(
+        action=AuditAction.LOGIN_FAILED,
+        actor=None,
+        request=request,
+        username=username,
+        success=False,
+        obj=user,
+        detail={"what": ACTIVATION_WHAT, "reason": reason},
+    )
 
 
 def activation_candidates(*, actor, village: Area) -> list[Cadre]:
