@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import crypto
 from core.choices import AreaLevel
+from core.fields import DigestField
 from core.models import Area, DispatchingUnit
 from core.scoping import Scope, ScopedQuerySet
 
@@ -92,10 +93,10 @@ class Cadre(PersonalNumbers, models.Model):
     name_pinyin = models.CharField(_("name in pinyin"), max_length=128, blank=True)
     name_initials = models.CharField(_("pinyin initials"), max_length=32, blank=True)
     id_number_enc = models.TextField(_("ID number (encrypted)"), editable=False)
-    id_number_hash = models.CharField(max_length=64, editable=False)
+    id_number_hash = DigestField()
     id_number_masked = models.CharField(_("ID number"), max_length=18, editable=False)
     phone_enc = models.TextField(_("mobile (encrypted)"), blank=True, editable=False)
-    phone_hash = models.CharField(max_length=64, blank=True, editable=False)
+    phone_hash = DigestField(blank=True)
     phone_masked = models.CharField(_("mobile"), max_length=16, blank=True, editable=False)
     sex = models.CharField(_("sex"), max_length=2, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))
@@ -327,7 +328,7 @@ class Household(PersonalNumbers, models.Model):
     )
     head_name = models.CharField(_("head of household"), max_length=32)
     head_id_number_enc = models.TextField(editable=False)
-    head_id_number_hash = models.CharField(max_length=64, editable=False)
+    head_id_number_hash = DigestField()
     head_id_number_masked = models.CharField(_("head's ID number"), max_length=18, editable=False)
     size = models.PositiveSmallIntegerField(
         _("household size"), validators=[MinValueValidator(1), MaxValueValidator(30)]
@@ -337,7 +338,7 @@ class Household(PersonalNumbers, models.Model):
         _("year out of poverty"), null=True, blank=True
     )
     phone_enc = models.TextField(blank=True, editable=False)
-    phone_hash = models.CharField(max_length=64, blank=True, editable=False)
+    phone_hash = DigestField(blank=True)
     phone_masked = models.CharField(_("phone"), max_length=16, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -9,7 +9,7 @@ import random
 
 import openpyxl
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from stdnum.cn import ric
@@ -203,6 +203,36 @@ def test_rows_outside_the_importers_scope_roll_the_import_back(world, monkeypatc
     assert not AuditLog.objects.filter(action=AuditAction.OBJECT_CREATE).exists()
 
 
+@pytest.mark.postgres
+def test_personal_number_hashes_are_compared_byte_by_byte_on_postgresql(world):
+    """The keyed hashes' columns use the "C" collation: their unique indexes
+    compare bytes, not text by the database's locale; finding by hash and
+    refusing a duplicate work as before."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, a.attname, co.collname FROM pg_attribute a"
+            " JOIN pg_class c ON c.oid = a.attrelid"
+            " JOIN pg_collation co ON co.oid = a.attcollation"
+            " WHERE c.relname IN ('teams_cadre', 'teams_household')"
+            " AND a.attname LIKE '%%\\_hash' AND a.attnum > 0"
+        )
+        collations = {(table, column): name for table, column, name in cursor.fetchall()}
+    assert collations == {
+        ("teams_cadre", "id_number_hash"): "C",
+        ("teams_cadre", "phone_hash"): "C",
+        ("teams_household", "head_id_number_hash"): "C",
+        ("teams_household", "phone_hash"): "C",
+    }
+    record = cadre()
+    run(world, "cadres", roster_file("cadres", [record]), apply=True)
+    digest = crypto.blind_index("id", record["身份证号"])
+    assert Cadre.objects.get(id_number_hash=digest).name == record["姓名"]
+    twin = Cadre.objects.get(id_number_hash=digest)
+    twin.pk, twin.user, twin.phone_hash = None, None, ""
+    with pytest.raises(IntegrityError), transaction.atomic():
+        twin.save()  # the same hash twice: refused by the unique index
+
+
 def test_invalid_apply_carries_every_error(world):
     data = roster_file("households", [household(家庭人口=0), household(户类型="x"), household()])
     with pytest.raises(RosterInvalid) as caught:
@@ -325,6 +355,8 @@ def _assert_stored_as_given(records: list[dict]) -> None:
     for record in records:
         found = stored[record["身份证号"]]
         assert found.get_number("phone") == record["手机号"]
+        assert found.user.username == record["手机号"]  # linked to its own account
+        assert found.memberships.get().team.village.name == record["村名称"]
         assert (found.name_pinyin, found.name_initials) == pinyin_keys(record["姓名"])
     tokens = list(Cadre.objects.values_list("id_number_enc", flat=True))
     tokens += list(Cadre.objects.values_list("phone_enc", flat=True))
