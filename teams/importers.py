@@ -22,6 +22,7 @@ a forked child on the second core while the rows are decided (``head_start``).
 from __future__ import annotations
 
 import datetime
+import functools
 import gc
 import itertools
 import operator
@@ -644,6 +645,14 @@ class _Importer:
     def decide(self) -> None:
         raise NotImplementedError
 
+    def drop_input(self) -> None:
+        """The file's cells and the decided rows freed: once every new row is
+        sent, only the result and the rows' ids are needed (``insert_many``
+        calls this while PostgreSQL stores the last rows)."""
+        self.table.rows.clear()
+        self.table.grid.rows.clear()
+        self.rows.clear()
+
     def write(self) -> None:
         raise NotImplementedError
 
@@ -1187,7 +1196,9 @@ class _VillagesImport(_Importer):
 
     def write(self) -> None:
         townships = list(self.new_townships.values())
-        insert_many([(Area, townships, None), (Area, self.new_villages, None)])
+        insert_many(
+            [(Area, townships, None), (Area, self.new_villages, None)], meanwhile=self.drop_input
+        )
         update_rows(Area, list(self.changed_villages.values()), sorted(self.changed_fields))
         touched = self.touched[Area]
         touched.update(new.pk for new in itertools.chain(townships, self.new_villages))
@@ -1362,7 +1373,8 @@ class _CadresImport(_Importer):
                 (Cadre, self.new_cadres, self.prepare_cadres),
                 (Team, teams, None),
                 (Membership, self.new_memberships, None),
-            ]
+            ],
+            meanwhile=self.drop_input,
         )
         update_rows(User, self.changed_users, ["username"])
         for cadre, unit in self.unit_links:
@@ -1470,7 +1482,7 @@ class _HouseholdsImport(_Importer):
             row.status = "unchanged"
 
     def write(self) -> None:
-        insert_many([(Household, self.new_households, self.seal)])
+        insert_many([(Household, self.new_households, self.seal)], meanwhile=self.drop_input)
         changed = list(self.changed.values())
         update_rows(Household, changed, sorted(self.changed_fields))
         self.touched[Household].update(h.pk for h in itertools.chain(self.new_households, changed))
@@ -1647,7 +1659,8 @@ class _PairingsImport(_Importer):
                 (User, self.new_users, None),
                 (Cadre, cadres, self.prepare_cadres),
                 (Pairing, self.new_pairings, None),
-            ]
+            ],
+            meanwhile=self.drop_input,
         )
         update_rows(Pairing, self.changed_pairings, ["start_date"])
         self.touched[DispatchingUnit].update(u.pk for u in self.new_units.values())
@@ -1703,10 +1716,11 @@ def insert_rows(model: type[models.Model], rows: list[New]) -> None:
     insert_many([(model, rows, None)])
 
 
-def insert_many(batches: Sequence[Batch]) -> None:
+def insert_many(batches: Sequence[Batch], *, meanwhile: Callable[[], None] | None = None) -> None:
     """Insert the new rows of several models and set their ``pk``; a batch's
     ``prepare`` (when given) is called on each chunk of its rows just before
-    the chunk is written (encryption, pinyin).
+    the chunk is written (encryption, pinyin). ``meanwhile`` is called once
+    every row has been sent: on PostgreSQL, while it stores the last of them.
 
     PostgreSQL: every batch's ids drawn from its table's sequence first (two
     queries in all), so that every link is known before anything is written;
@@ -1715,18 +1729,15 @@ def insert_many(batches: Sequence[Batch]) -> None:
     Elsewhere: batch after batch with bulk_create, which returns the ids on
     SQLite; batches come in the order their links need."""
     batches = [batch for batch in batches if batch[1]]
-    if not batches:
+    if not batches or connection.vendor != "postgresql":
+        _insert_each(batches)
+        if meanwhile is not None:
+            meanwhile()
         return
+    # The costliest table for PostgreSQL first (rows times indexes): the
+    # others are prepared while it stores that one. Links need no order here.
+    batches = sorted(batches, key=lambda batch: -len(batch[1]) * _index_count(batch[0]))
     specs = [_InsertSpec(model) for model, _, _ in batches]
-    if connection.vendor != "postgresql":
-        for (model, rows, prepare), spec in zip(batches, specs, strict=True):
-            if prepare is not None:
-                prepare(rows)
-            objs = [model(**values) for values in spec.complete(rows)]
-            model._default_manager.bulk_create(objs, batch_size=500)
-            for row, obj in zip(rows, objs, strict=True):
-                row.pk = obj.pk
-        return
     chunks = [
         (index, chunk)
         for index, (_, rows, _) in enumerate(batches)
@@ -1777,6 +1788,27 @@ def insert_many(batches: Sequence[Batch]) -> None:
             if opened is not None:
                 opened.__exit__(*sys.exc_info())
             raise
+
+
+@functools.cache
+def _index_count(model: type[models.Model]) -> int:
+    """The indexes PostgreSQL keeps up to date for each row of ``model``."""
+    meta = model._meta
+    fields = sum(1 for f in meta.concrete_fields if f.primary_key or f.unique or f.db_index)
+    unique = sum(1 for c in meta.constraints if isinstance(c, models.UniqueConstraint))
+    return fields + unique + len(meta.indexes)
+
+
+def _insert_each(batches: Sequence[Batch]) -> None:
+    """Batch after batch with bulk_create, which returns the ids on SQLite."""
+    for model, rows, prepare in batches:
+        if prepare is not None:
+            prepare(rows)
+        spec = _InsertSpec(model)
+        objs = [model(**values) for values in spec.complete(rows)]
+        model._default_manager.bulk_create(objs, batch_size=500)
+        for row, obj in zip(rows, objs, strict=True):
+            row.pk = obj.pk
 
 
 class _InsertSpec:
