@@ -404,7 +404,8 @@ def _chunks(items: Sequence, size: int = 5000) -> Iterable[Sequence]:
 
 
 class New:
-    """A row to insert: its column values by attname; ``pk`` once inserted."""
+    """A row to insert: its column values by attname until it is written
+    (``insert_many`` lets them go, None), then its ``pk``."""
 
     __slots__ = ("values", "pk")
 
@@ -1750,10 +1751,13 @@ def insert_many(batches: Sequence[Batch], *, meanwhile: Callable[[], None] | Non
         if prepare is not None:
             prepare(chunk)
         take = specs[index].take
-        return [
+        ready = [
             (row.pk, *take(values))
             for row, values in zip(chunk, specs[index].complete(chunk), strict=True)
         ]
+        for row in chunk:
+            row.values = None  # freed now, while PostgreSQL stores the chunk before
+        return ready
 
     # COPY goes to psycopg's own cursor: its errors are turned into Django's here.
     with connection.cursor() as cursor, connection.wrap_database_errors:
@@ -1808,7 +1812,7 @@ def _insert_each(batches: Sequence[Batch]) -> None:
         objs = [model(**values) for values in spec.complete(rows)]
         model._default_manager.bulk_create(objs, batch_size=500)
         for row, obj in zip(rows, objs, strict=True):
-            row.pk = obj.pk
+            row.pk, row.values = obj.pk, None
 
 
 class _InsertSpec:
