@@ -378,24 +378,26 @@ def pinyin_keys_many(names: Sequence[str]) -> list[tuple[str, str]]:
     return result
 
 
-_PLAIN = re.compile(r"^[0-9A-Za-z]+$")
-
-
 def _in(values: Iterable[Any]) -> Any:
-    """A value list for ``__in``. On PostgreSQL one array parameter: psycopg
-    takes longer to prepare a 10,000-placeholder IN list than the query takes.
-    Hex hashes, phone numbers and ids go as one array literal (dumping a
-    10,000-item list is itself slow); anything else as a list."""
-    values = sorted(set(values))
-    if not values or connection.vendor != "postgresql":
-        return values
+    """A value list for ``__in``. On PostgreSQL one parameter: psycopg takes
+    longer to prepare a 10,000-placeholder IN list than the query takes. Ids
+    go as one bigint array; text as one string cut by ``string_to_table``,
+    which PostgreSQL splits three times faster than it parses a text array
+    (the values are checked not to hold the separator)."""
+    distinct = set(values)
+    if not distinct or connection.vendor != "postgresql":
+        return sorted(distinct)
+    values = list(distinct)
     if isinstance(values[0], int):
-        array, cast = "{" + ",".join(map(str, values)) + "}", "bigint[]"
-    elif all(_PLAIN.match(v) for v in values):
-        array, cast = "{" + ",".join(values) + "}", "text[]"
-    else:
-        array, cast = values, "text[]"
-    return RawSQL(f"SELECT unnest(%s::{cast})", (array,))  # noqa: S611 - a parameter
+        array = "{" + ",".join(map(str, values)) + "}"
+        return RawSQL("SELECT unnest(%s::bigint[])", (array,))  # noqa: S611 - a parameter
+    joined = _SEPARATOR.join(values)
+    if "" in distinct or joined.count(_SEPARATOR) != len(values) - 1:
+        return RawSQL("SELECT unnest(%s::text[])", (values,))  # noqa: S611 - a parameter
+    return RawSQL("SELECT string_to_table(%s, chr(31))", (joined,))  # noqa: S611 - a parameter
+
+
+_SEPARATOR = "\x1f"  # chr(31), the unit separator: not in any value (checked)
 
 
 def _chunks(items: Sequence, size: int = 5000) -> Iterable[Sequence]:

@@ -233,6 +233,29 @@ def test_personal_number_hashes_are_compared_byte_by_byte_on_postgresql(world):
         twin.save()  # the same hash twice: refused by the unique index
 
 
+def test_value_lists_find_exactly_the_values_given(world):
+    """``_in`` sends text as one string cut on PostgreSQL; a value holding the
+    separator (or an empty one) goes as an array instead: found all the same."""
+    from core.models import DispatchingUnit
+    from tests.factories import make_unit
+
+    odd = ["单位\x1f甲", "单位,乙", "单位'丙"]
+    for name in odd:
+        make_unit(world.county, name)
+    units = DispatchingUnit.objects
+
+    def found(values):
+        return set(units.filter(name__in=importers._in(values)).values_list("name", flat=True))
+
+    assert found(odd) == set(odd)
+    assert found([*odd, ""]) == set(odd)
+    assert found([world.unit.name, "单位,乙", "没有这个单位"]) == {world.unit.name, "单位,乙"}
+    assert found([world.unit.name, world.unit.name]) == {world.unit.name}
+    ids = [world.unit.pk, world.other_unit.pk]
+    assert set(units.filter(pk__in=importers._in(ids)).values_list("pk", flat=True)) == set(ids)
+    assert list(units.filter(name__in=importers._in([]))) == []
+
+
 def test_invalid_apply_carries_every_error(world):
     data = roster_file("households", [household(家庭人口=0), household(户类型="x"), household()])
     with pytest.raises(RosterInvalid) as caught:
