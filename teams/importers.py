@@ -695,7 +695,7 @@ class _Importer:
         did not cover (or if it failed) is computed here when writing."""
         if not self.writing:
             return
-        numbers, names = sorted(set(numbers)), sorted(set(names))
+        numbers, names = list(set(numbers)), list(set(names))
         if len(numbers) + len(names) >= HEAD_START_FROM:
             self.ahead = forked.start(_seal_and_spell, numbers, names)
 

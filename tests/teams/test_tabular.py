@@ -349,9 +349,15 @@ BILLION_LAUGHS = (
     b'<!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>'
 )
 EXTERNAL = b'<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+# a comment first (its "<!" is harmless), then a bare entity declaration
+AFTER_A_COMMENT = b'<!-- saved by WPS --><!ENTITY lol "lol">'
 
 
-@pytest.mark.parametrize("prolog", [BILLION_LAUGHS, EXTERNAL], ids=["billion-laughs", "xxe"])
+@pytest.mark.parametrize(
+    "prolog",
+    [BILLION_LAUGHS, EXTERNAL, AFTER_A_COMMENT],
+    ids=["billion-laughs", "xxe", "after-a-comment"],
+)
 def test_entity_declarations_in_the_sheet_are_refused(prolog):
     sheet = sheet_xml([["姓名", "身份证号"], ["&lol9;", "150523198001010019"]], prolog=prolog)
     assert "不安全的XML" in refused(package({"xl/worksheets/sheet1.xml": sheet}))
@@ -368,6 +374,11 @@ def test_entity_declarations_in_shared_strings_and_workbook_are_refused():
     workbook = WORKBOOK.replace(b"?>", b"?>" + BILLION_LAUGHS.replace(b"lolz", b"workbook"), 1)
     data = package({"xl/worksheets/sheet1.xml": sheet_xml(SIMPLE), "xl/workbook.xml": workbook})
     assert "不安全的XML" in refused(data)
+
+
+def test_a_comment_alone_is_not_refused():
+    sheet = sheet_xml(SIMPLE, prolog=b"<!-- saved by WPS -->")
+    assert _grid(package({"xl/worksheets/sheet1.xml": sheet}), "a.xlsx")[0][0] == SIMPLE[0][0]
 
 
 def test_utf16_xml_parts_are_refused():
