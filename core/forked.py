@@ -20,6 +20,7 @@ import os
 import pickle
 import signal
 import struct
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -48,12 +49,15 @@ class Pending:
             return self._unwrap(self._value)
         with os.fdopen(self._pipe, "rb") as pipe:
             blob = pipe.read()
-        _, status = os.waitpid(self._pid, 0)
-        self._pid = None
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-            raise ChildFailed(f"child exited with status {status}")
-        if len(blob) < _HEADER.size or _HEADER.unpack_from(blob)[0] != len(blob) - _HEADER.size:
-            raise ChildFailed("child sent an incomplete result")
+        pid, self._pid = self._pid, None
+        if len(blob) >= _HEADER.size and _HEADER.unpack_from(blob)[0] == len(blob) - _HEADER.size:
+            # A whole result: the child has nothing left to do but exit. Its
+            # exit (tearing down a copy of this process) is waited for on a
+            # thread, not here: some milliseconds a child.
+            threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
+        else:
+            _, status = os.waitpid(pid, 0)
+            raise ChildFailed(f"child exited with status {status} without a whole result")
         # Our own child's pickle of plain values.
         self._value = pickle.loads(memoryview(blob)[_HEADER.size :])  # noqa: S301
         return self._unwrap(self._value)

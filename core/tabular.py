@@ -468,8 +468,9 @@ def _read_xlsx(book: _Workbook, *, row_limit: int) -> list[list[Any]]:
     halves = _split_sheet(book.sheet) if len(book.sheet) >= SPLIT_FROM else None
     if halves is not None:
         options = {"setup": _sandbox_child, "expected": (TableError,), "shared": True}
-        top = forked.start(_calamine_part, book.payload(halves[0]), row_limit, **options)
-        bottom = forked.start(_calamine_part, book.payload(halves[1]), row_limit, **options)
+        # Each child packs its own half (a copy and a checksum of it), at once.
+        top = forked.start(_calamine_part, book, halves[0], row_limit, **options)
+        bottom = forked.start(_calamine_part, book, halves[1], row_limit, **options)
         try:
             rows = _join_parts(top.result(), bottom.result())
         except forked.ChildFailed as exc:
@@ -507,13 +508,14 @@ def _split_sheet(sheet: bytes) -> tuple[bytes, bytes] | None:
 Part = tuple[tuple[int, int], tuple[int, int], list[list[Any]], list]
 
 
-def _calamine_part(payload: bytes, row_limit: int) -> Part | None:
-    """One half's cells from its first used cell on: (start, end, rows, merged).
+def _calamine_part(book: _Workbook, sheet: bytes, row_limit: int) -> Part | None:
+    """The cells of ``book`` with ``sheet`` (a half) as its first sheet, from
+    its first used cell on: (start, end, rows, merged).
 
     Equal texts become one object (a column's choices, units, townships repeat
     down the rows): sent once (``forked.start(shared=True)``), the parent
     rebuilds a third of the objects it would otherwise."""
-    sheet = _first_sheet(payload, row_limit)
+    sheet = _first_sheet(book.payload(sheet), row_limit)
     if sheet is None:
         return None
     interned = {}.setdefault

@@ -47,6 +47,20 @@ def test_result_comes_back_from_another_process():
     assert forked.start(_pid).result() != os.getpid()
 
 
+def test_a_finished_child_is_reaped_without_waiting_for_it():
+    pending = forked.start(_pid)
+    pid = pending.result()  # returns once the result is in, the exit is reaped on a thread
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            break  # reaped: no zombie left
+        time.sleep(0.01)
+    else:
+        pytest.fail("the child was never reaped")
+
+
 def test_expected_exceptions_are_raised_in_the_parent():
     pending = forked.start(_refuse, "文件已损坏", expected=(Refused,))
     with pytest.raises(Refused, match="文件已损坏"):
