@@ -54,7 +54,7 @@ class Pending:
             # A whole result: the child has nothing left to do but exit. Its
             # exit (tearing down a copy of this process) is waited for on a
             # thread, not here: some milliseconds a child.
-            threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
+            threading.Thread(target=_reap, args=(pid,), daemon=True).start()
         else:
             _, status = os.waitpid(pid, 0)
             raise ChildFailed(f"child exited with status {status} without a whole result")
@@ -81,6 +81,11 @@ class Pending:
         if kind == "raised":
             raise payload
         return payload
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):  # reaped already
+        os.waitpid(pid, 0)
 
 
 def start(
