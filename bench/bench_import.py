@@ -13,9 +13,10 @@ Measured in the same run, on the same file:
     ``check_roster`` followed by ``apply_roster``, and a re-upload of the same
     file (every row unchanged).
 
-Each timing is the best of ten rounds (three for (a)), each run rolled back;
-the three are interleaved round by round so that they see the same machine
-(this one is shared: absolute times drift, ratios in one run hold).
+Each timing is the best of ten rounds (three for (a)), each run rolled back
+and the tables vacuumed before each round; the three are interleaved round by
+round so that they see the same machine (this one is shared: absolute times
+drift, ratios in one run hold).
 BENCH_SKIP_A=1 leaves (a) out. Targets (issue
 3): (c) at least 20 times faster than (a), and within 5 times of (b).
 
