@@ -508,14 +508,14 @@ def _split_sheet(sheet: bytes) -> tuple[bytes, bytes] | None:
 Part = tuple[tuple[int, int], tuple[int, int], list[list[Any]], list]
 
 
-def _calamine_part(book: _Workbook, sheet: bytes, row_limit: int) -> Part | None:
-    """The cells of ``book`` with ``sheet`` (a half) as its first sheet, from
+def _calamine_part(book: _Workbook, half: bytes, row_limit: int) -> Part | None:
+    """The cells of ``book`` with ``half`` (of its sheet) as its first sheet, from
     its first used cell on: (start, end, rows, merged).
 
     Equal texts become one object (a column's choices, units, townships repeat
     down the rows): sent once (``forked.start(shared=True)``), the parent
     rebuilds a third of the objects it would otherwise."""
-    sheet = _first_sheet(book.payload(sheet), row_limit)
+    sheet = _first_sheet(book.payload(half), row_limit)
     if sheet is None:
         return None
     interned = {}.setdefault

@@ -1753,13 +1753,13 @@ def insert_many(batches: Sequence[Batch], *, meanwhile: Callable[[], None] | Non
         if prepare is not None:
             prepare(chunk)
         take = specs[index].take
-        ready = [
+        tuples = [
             (row.pk, *take(values))
             for row, values in zip(chunk, specs[index].complete(chunk), strict=True)
         ]
         for row in chunk:
             row.values = None  # freed now, while PostgreSQL stores the chunk before
-        return ready
+        return tuples
 
     # COPY goes to psycopg's own cursor: its errors are turned into Django's here.
     with connection.cursor() as cursor, connection.wrap_database_errors:
