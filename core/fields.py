@@ -12,9 +12,9 @@ class DigestField(models.CharField):
 
     On PostgreSQL the column is compared byte by byte (``COLLATE "C"``): a
     linguistic collation (the database's default, such as zh_CN.UTF-8) makes
-    each comparison in its unique index cost a locale-aware string comparison
-    for nothing, a sixth of the time of writing a 10,000-row cadre roster.
-    SQLite compares bytes already."""
+    each comparison in its unique index a locale-aware one for nothing
+    (storing a 10,000-row cadre roster's rows: 0.25 s with it, 0.22 s without,
+    measured on a C.UTF-8 database). SQLite compares bytes already."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 64)
